@@ -1,0 +1,161 @@
+//! The plugin project templates (`host/templates/<lang>/<kind>/`), embedded in the binary
+//! for `ccr plugin new`. Files contain `{{name}}` and, for Rust, `{{sdk_dependency}}`
+//! placeholders.
+//!
+//! The list is written out by hand (no build script); a unit test checks it against the
+//! folder so a new template file cannot be forgotten.
+
+use super::{PluginKindArg, PluginLang};
+
+/// Every template file: (path under `host/templates/`, contents).
+const FILES: &[(&str, &str)] = &[
+    (
+        "js/provider/app.js",
+        include_str!("../../templates/js/provider/app.js"),
+    ),
+    (
+        "js/provider/build.sh",
+        include_str!("../../templates/js/provider/build.sh"),
+    ),
+    (
+        "js/provider/package.json",
+        include_str!("../../templates/js/provider/package.json"),
+    ),
+    (
+        "js/provider/test.sh",
+        include_str!("../../templates/js/provider/test.sh"),
+    ),
+    (
+        "js/router/app.js",
+        include_str!("../../templates/js/router/app.js"),
+    ),
+    (
+        "js/router/build.sh",
+        include_str!("../../templates/js/router/build.sh"),
+    ),
+    (
+        "js/router/package.json",
+        include_str!("../../templates/js/router/package.json"),
+    ),
+    (
+        "js/router/test.sh",
+        include_str!("../../templates/js/router/test.sh"),
+    ),
+    (
+        "js/transformer/app.js",
+        include_str!("../../templates/js/transformer/app.js"),
+    ),
+    (
+        "js/transformer/build.sh",
+        include_str!("../../templates/js/transformer/build.sh"),
+    ),
+    (
+        "js/transformer/package.json",
+        include_str!("../../templates/js/transformer/package.json"),
+    ),
+    (
+        "js/transformer/test.sh",
+        include_str!("../../templates/js/transformer/test.sh"),
+    ),
+    (
+        "python/provider/app.py",
+        include_str!("../../templates/python/provider/app.py"),
+    ),
+    (
+        "python/provider/build.sh",
+        include_str!("../../templates/python/provider/build.sh"),
+    ),
+    (
+        "python/provider/provider_api.py",
+        include_str!("../../templates/python/provider/provider_api.py"),
+    ),
+    (
+        "python/provider/test.sh",
+        include_str!("../../templates/python/provider/test.sh"),
+    ),
+    (
+        "python/router/app.py",
+        include_str!("../../templates/python/router/app.py"),
+    ),
+    (
+        "python/router/build.sh",
+        include_str!("../../templates/python/router/build.sh"),
+    ),
+    (
+        "python/router/test.sh",
+        include_str!("../../templates/python/router/test.sh"),
+    ),
+    (
+        "python/transformer/app.py",
+        include_str!("../../templates/python/transformer/app.py"),
+    ),
+    (
+        "python/transformer/build.sh",
+        include_str!("../../templates/python/transformer/build.sh"),
+    ),
+    (
+        "python/transformer/test.sh",
+        include_str!("../../templates/python/transformer/test.sh"),
+    ),
+];
+
+/// The files of one template: (path inside the new project, contents).
+pub fn files(lang: PluginLang, kind: PluginKindArg) -> Vec<(&'static str, &'static str)> {
+    let prefix = format!("{}/{}/", lang.as_str(), kind.as_str());
+    FILES
+        .iter()
+        .filter_map(|(path, text)| path.strip_prefix(prefix.as_str()).map(|rel| (rel, *text)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// Template files on disk (skipping build output and the per-language READMEs).
+    fn on_disk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !matches!(name.as_str(), "target" | "node_modules" | "__pycache__") {
+                    on_disk(&path, root, out);
+                }
+                continue;
+            }
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let skip = name.ends_with(".wasm") || name.ends_with(".pyc") || name == "Cargo.lock";
+            if rel.matches('/').count() >= 2 && !skip {
+                out.push(rel);
+            }
+        }
+    }
+
+    #[test]
+    fn every_template_file_is_embedded() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut disk = Vec::new();
+        on_disk(&root, &root, &mut disk);
+        disk.sort();
+        let embedded: Vec<String> = FILES.iter().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(embedded, disk, "update FILES in host/src/cli/templates.rs");
+    }
+
+    #[test]
+    fn every_language_and_kind_has_a_template() {
+        for lang in [PluginLang::Rust, PluginLang::Js, PluginLang::Python] {
+            for kind in [
+                PluginKindArg::Provider,
+                PluginKindArg::Transformer,
+                PluginKindArg::Router,
+            ] {
+                assert!(!files(lang, kind).is_empty(), "{lang:?} {kind:?}");
+            }
+        }
+    }
+}

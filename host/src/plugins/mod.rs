@@ -1,0 +1,16 @@
+//! The plugin platform: the wasmtime runtime ([`runtime`]), per-request instances
+//! ([`instance`]), the registry of loaded plugins ([`registry`]) and hot reload
+//! ([`reload`]). The host-side WIT bindings live in [`bindings`].
+
+pub mod bindings;
+pub mod instance;
+pub mod registry;
+pub mod reload;
+pub mod runtime;
+
+pub use bindings::HookSet;
+pub use instance::{
+    PluginCallError, ProviderInstance, StreamTranslatorInstance, TransformerInstance,
+};
+pub use registry::{PluginRegistry, PluginSet, PluginStatus};
+pub use runtime::{LoadedPlugin, PluginEngine, PluginLimits, PluginSource};

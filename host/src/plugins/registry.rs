@@ -1,0 +1,397 @@
+//! The registry of loaded plugins: bundled ones embedded in the binary, folder ones from the
+//! plugin folder, and the errors of files that failed to load.
+//!
+//! The live set is an immutable [`PluginSet`] behind an `ArcSwap`: a request takes one
+//! snapshot and uses it throughout, so a swap never changes a request mid-flight, and the
+//! old generation is freed when its last request finishes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::runtime::{kind_name, LoadedPlugin, PluginEngine, PluginLimits, PluginSource};
+
+/// Decides the limits of a plugin from its name (backed by the config's `PLUGIN_LIMITS`).
+pub type LimitsFn = Arc<dyn Fn(&str) -> PluginLimits + Send + Sync>;
+
+/// The plugins compiled into this binary: (plugin crate name, wasm bytes).
+pub fn bundled_wasm() -> &'static [(&'static str, &'static [u8])] {
+    include!(concat!(env!("OUT_DIR"), "/bundled_plugins.rs"))
+}
+
+/// A file from the plugin folder that could not be loaded.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadFailure {
+    /// The file.
+    pub path: PathBuf,
+    /// Why it was rejected.
+    pub error: String,
+    /// When (seconds since the Unix epoch).
+    pub at: u64,
+    /// Whether an earlier version of this file keeps serving.
+    pub previous_kept: bool,
+}
+
+/// One immutable generation of plugins, looked up by name.
+#[derive(Debug, Default)]
+pub struct PluginSet {
+    plugins: HashMap<String, Arc<LoadedPlugin>>,
+    failures: Vec<LoadFailure>,
+    generation: u64,
+}
+
+impl PluginSet {
+    /// The plugin called `name`, if loaded.
+    pub fn get(&self, name: &str) -> Option<&Arc<LoadedPlugin>> {
+        self.plugins.get(name)
+    }
+
+    /// Every loaded plugin, sorted by name.
+    pub fn plugins(&self) -> Vec<&Arc<LoadedPlugin>> {
+        let mut all: Vec<_> = self.plugins.values().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// Files that failed to load (latest attempt per file).
+    pub fn failures(&self) -> &[LoadFailure] {
+        &self.failures
+    }
+
+    /// Increases with every swap.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+/// One row of `ccr plugin list` / `/health`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginStatus {
+    /// Plugin name (from its metadata), or the file name for a file that never loaded.
+    pub name: String,
+    /// `provider`, `transformer`, `router`, or `-` when unknown.
+    pub kind: String,
+    /// Plugin version.
+    pub version: String,
+    /// `bundled` or `folder`.
+    pub source: String,
+    /// The file, for folder plugins.
+    pub path: Option<PathBuf>,
+    /// First 12 hex digits of the SHA-256 of the wasm.
+    pub hash: String,
+    /// `ok`, `overridden` (a bundled plugin replaced by a folder one), or `error`.
+    pub status: String,
+    /// Why the file failed to load, if it did.
+    pub error: Option<String>,
+    /// The plugin's description.
+    pub description: String,
+}
+
+#[derive(Clone)]
+enum FolderEntry {
+    Loaded(Arc<LoadedPlugin>),
+    Failed { hash: String },
+}
+
+/// All plugins known to the process, and the machinery to change them.
+pub struct PluginRegistry {
+    engine: Arc<PluginEngine>,
+    dir: Option<PathBuf>,
+    limits: ArcSwap<LimitsHolder>,
+    bundled: Vec<Arc<LoadedPlugin>>,
+    bundled_failures: Vec<LoadFailure>,
+    folder: Mutex<FolderState>,
+    current: ArcSwap<PluginSet>,
+}
+
+struct LimitsHolder(LimitsFn);
+
+#[derive(Default)]
+struct FolderState {
+    entries: BTreeMap<PathBuf, FolderEntry>,
+    failures: BTreeMap<PathBuf, LoadFailure>,
+    generation: u64,
+}
+
+impl PluginRegistry {
+    /// Load the bundled plugins and everything in `dir` (blocking: compiles; call from a
+    /// blocking context). Folder files that fail are recorded, never fatal.
+    pub fn new(engine: Arc<PluginEngine>, dir: Option<PathBuf>, limits: LimitsFn) -> Self {
+        let mut bundled = Vec::new();
+        let mut bundled_failures = Vec::new();
+        for (crate_name, bytes) in bundled_wasm() {
+            match engine.load(bytes, PluginSource::Bundled, &*limits) {
+                Ok(plugin) => bundled.push(Arc::new(plugin)),
+                Err(err) => {
+                    // A bundled plugin that fails is a build bug; say so loudly but serve on.
+                    tracing::error!("bundled plugin {crate_name} failed to load: {err:#}");
+                    bundled_failures.push(LoadFailure {
+                        path: PathBuf::from(format!("<bundled>/{crate_name}")),
+                        error: format!("{err:#}"),
+                        at: now(),
+                        previous_kept: false,
+                    });
+                }
+            }
+        }
+        let registry = Self {
+            engine,
+            dir,
+            limits: ArcSwap::from_pointee(LimitsHolder(limits)),
+            bundled,
+            bundled_failures,
+            folder: Mutex::new(FolderState::default()),
+            current: ArcSwap::from_pointee(PluginSet::default()),
+        };
+        registry.rescan();
+        registry
+    }
+
+    /// The plugin folder, if one is configured.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// The engine plugins run on.
+    pub fn engine(&self) -> &Arc<PluginEngine> {
+        &self.engine
+    }
+
+    /// The current generation. Take it once per request and keep it for the whole request.
+    pub fn snapshot(&self) -> Arc<PluginSet> {
+        self.current.load_full()
+    }
+
+    /// Replace the limits (after a config reload) and republish every plugin with them.
+    pub fn set_limits(&self, limits: LimitsFn) {
+        self.limits.store(Arc::new(LimitsHolder(limits)));
+        let mut folder = self.folder.lock();
+        for entry in folder.entries.values_mut() {
+            if let FolderEntry::Loaded(plugin) = entry {
+                *plugin = Arc::new(self.with_current_limits(plugin));
+            }
+        }
+        self.publish(&mut folder);
+    }
+
+    fn with_current_limits(&self, plugin: &LoadedPlugin) -> LoadedPlugin {
+        let mut copy = plugin.clone();
+        copy.limits = (self.limits.load().0)(&plugin.name);
+        copy
+    }
+
+    /// Bring the folder state in line with the files on disk: load new or changed `.wasm`
+    /// files, drop removed ones, keep the previous version of any file that fails.
+    /// Blocking (compiles); call from a blocking context.
+    pub fn rescan(&self) {
+        let Some(dir) = &self.dir else {
+            self.publish(&mut self.folder.lock());
+            return;
+        };
+        let files = list_wasm_files(dir);
+        let mut folder = self.folder.lock();
+        folder.entries.retain(|path, _| files.contains(path));
+        folder.failures.retain(|path, _| files.contains(path));
+        for path in &files {
+            let bytes = match std::fs::read(path) {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    let kept = matches!(folder.entries.get(path), Some(FolderEntry::Loaded(_)));
+                    record_failure(&mut folder, path, format!("cannot read: {err}"), kept);
+                    continue;
+                }
+            };
+            let hash = hex::encode(Sha256::digest(&bytes));
+            let unchanged = match folder.entries.get(path) {
+                Some(FolderEntry::Loaded(p)) => p.hash == hash,
+                Some(FolderEntry::Failed { hash: h }) => *h == hash,
+                None => false,
+            };
+            if unchanged {
+                // Back to the version that is serving: its earlier failure is history.
+                if matches!(folder.entries.get(path), Some(FolderEntry::Loaded(_))) {
+                    folder.failures.remove(path);
+                }
+                continue;
+            }
+            let limits = self.limits.load_full();
+            match self
+                .engine
+                .load(&bytes, PluginSource::Folder(path.clone()), &*limits.0)
+            {
+                Ok(plugin) => {
+                    tracing::info!(
+                        plugin = %plugin.name,
+                        kind = kind_name(plugin.info.kind),
+                        version = %plugin.info.version,
+                        file = %path.display(),
+                        "plugin loaded"
+                    );
+                    folder.failures.remove(path);
+                    folder
+                        .entries
+                        .insert(path.clone(), FolderEntry::Loaded(Arc::new(plugin)));
+                }
+                Err(err) => {
+                    let kept = matches!(folder.entries.get(path), Some(FolderEntry::Loaded(_)));
+                    let message = format!("{err:#}");
+                    tracing::error!(
+                        file = %path.display(),
+                        previous_kept = kept,
+                        "plugin rejected: {message}"
+                    );
+                    record_failure(&mut folder, path, message, kept);
+                    if !kept {
+                        folder
+                            .entries
+                            .insert(path.clone(), FolderEntry::Failed { hash });
+                    }
+                }
+            }
+        }
+        self.publish(&mut folder);
+    }
+
+    /// Build and swap in a new generation from the bundled plugins and the folder state.
+    fn publish(&self, folder: &mut FolderState) {
+        let mut plugins: HashMap<String, Arc<LoadedPlugin>> = HashMap::new();
+        let limits = self.limits.load_full();
+        for plugin in &self.bundled {
+            let mut p = (**plugin).clone();
+            p.limits = (limits.0)(&p.name);
+            plugins.insert(p.info.name.clone(), Arc::new(p));
+        }
+        let mut failures: Vec<LoadFailure> = self.bundled_failures.clone();
+        let mut folder_names: HashMap<String, PathBuf> = HashMap::new();
+        for (path, entry) in &folder.entries {
+            let FolderEntry::Loaded(plugin) = entry else {
+                continue;
+            };
+            if let Some(first) = folder_names.get(&plugin.info.name) {
+                failures.push(LoadFailure {
+                    path: path.clone(),
+                    error: format!(
+                        "plugin name '{}' is already used by {}; this file is ignored",
+                        plugin.info.name,
+                        first.display()
+                    ),
+                    at: now(),
+                    previous_kept: false,
+                });
+                continue;
+            }
+            folder_names.insert(plugin.info.name.clone(), path.clone());
+            plugins.insert(plugin.info.name.clone(), plugin.clone());
+        }
+        failures.extend(folder.failures.values().cloned());
+        folder.generation += 1;
+        self.current.store(Arc::new(PluginSet {
+            plugins,
+            failures,
+            generation: folder.generation,
+        }));
+    }
+
+    /// Rows for `ccr plugin list`, `ccr status` and `/health`.
+    pub fn statuses(&self) -> Vec<PluginStatus> {
+        let set = self.snapshot();
+        let mut rows = Vec::new();
+        for plugin in &self.bundled {
+            let live = set.get(&plugin.info.name);
+            let overridden = live.is_some_and(|p| p.source != PluginSource::Bundled);
+            rows.push(status_row(
+                plugin,
+                if overridden { "overridden" } else { "ok" },
+            ));
+        }
+        for plugin in set.plugins() {
+            if plugin.source != PluginSource::Bundled {
+                rows.push(status_row(plugin, "ok"));
+            }
+        }
+        for failure in set.failures() {
+            rows.push(PluginStatus {
+                name: failure
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                kind: "-".into(),
+                version: "-".into(),
+                source: "folder".into(),
+                path: Some(failure.path.clone()),
+                hash: "-".into(),
+                status: "error".into(),
+                error: Some(if failure.previous_kept {
+                    format!("{} (the previous version keeps serving)", failure.error)
+                } else {
+                    failure.error.clone()
+                }),
+                description: String::new(),
+            });
+        }
+        rows
+    }
+}
+
+fn status_row(plugin: &LoadedPlugin, status: &str) -> PluginStatus {
+    PluginStatus {
+        name: plugin.info.name.clone(),
+        kind: kind_name(plugin.info.kind).into(),
+        version: plugin.info.version.clone(),
+        source: plugin.source.label().into(),
+        path: match &plugin.source {
+            PluginSource::Folder(p) => Some(p.clone()),
+            PluginSource::Bundled => None,
+        },
+        hash: plugin.hash[..12].to_string(),
+        status: status.into(),
+        error: None,
+        description: plugin.info.description.clone(),
+    }
+}
+
+fn record_failure(folder: &mut FolderState, path: &Path, error: String, previous_kept: bool) {
+    folder.failures.insert(
+        path.to_path_buf(),
+        LoadFailure {
+            path: path.to_path_buf(),
+            error,
+            at: now(),
+            previous_kept,
+        },
+    );
+}
+
+/// `*.wasm` files directly in `dir` (not hidden, not editor temp files), sorted.
+pub fn list_wasm_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = read
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| is_plugin_file(p))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Whether `path` looks like a plugin file (a non-hidden `*.wasm`).
+pub fn is_plugin_file(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    !name.starts_with('.') && name.ends_with(".wasm") && path.is_file()
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,586 @@
+//! The wasmtime runtime shared by every plugin: one [`Engine`] and one [`Linker`] for the
+//! process, compilation (with an on-disk cache), world detection at load time, and the
+//! per-request [`Store`] with its limits.
+//!
+//! Expensive work (compiling, linking, type-checking against a world, reading metadata)
+//! happens once per plugin file in [`PluginEngine::load`]. The request path only creates a
+//! store from the plugin's typed `*Pre` and calls it (tens of microseconds with the pooling
+//! allocator).
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
+    StoreLimitsBuilder,
+};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::bindings::{
+    self, provider::ProviderPre, router::RouterPre, transformer::TransformerPre, HookSet, LogLevel,
+    PluginInfo, PluginKind,
+};
+
+/// The contract version this host implements (the `ccr:plugin` package version).
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// How often the epoch ticks. Deadlines are counted in ticks, and a running plugin yields
+/// to the async executor at every tick, so a looping plugin never blocks a worker thread.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Upper bound on plugin instances alive at once (each in-flight request holds one per
+/// plugin it uses; streams hold theirs until the stream ends).
+const MAX_INSTANCES: u32 = 1000;
+
+/// Largest linear memory any plugin may ask for; per-plugin limits are enforced below this
+/// by [`StoreLimits`].
+const MAX_MEMORY_BYTES: usize = 1 << 30;
+
+/// Bytes of a plugin's stderr kept per request, shown in the error when the plugin fails
+/// (a Rust panic message, a Python traceback...).
+const STDERR_CAPTURE: usize = 4096;
+
+/// Where compiled plugin code is cached: `$CCR_CACHE_DIR`, else `$XDG_CACHE_HOME/ccr/wasm`,
+/// else `~/.claude-code-router/cache/wasm`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CCR_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("ccr").join("wasm");
+    }
+    crate::config::home_dir().join("cache").join("wasm")
+}
+
+/// Resource limits for one plugin's instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PluginLimits {
+    /// Maximum linear memory, in bytes.
+    pub memory_bytes: usize,
+    /// Wall-clock budget for one call into the plugin.
+    pub timeout: Duration,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 128 << 20,
+            timeout: Duration::from_millis(2000),
+        }
+    }
+}
+
+/// Where a plugin came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginSource {
+    /// Compiled from `plugins/` and embedded in the binary.
+    Bundled,
+    /// A `.wasm` file in the plugin folder.
+    Folder(PathBuf),
+}
+
+impl PluginSource {
+    /// `bundled` or `folder`, as shown by `ccr plugin list`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            PluginSource::Bundled => "bundled",
+            PluginSource::Folder(_) => "folder",
+        }
+    }
+}
+
+/// The typed, pre-linked entry point of a plugin, one per world.
+#[derive(Clone)]
+pub enum PluginPre {
+    /// A `provider` world component.
+    Provider(ProviderPre<PluginState>),
+    /// A `transformer` world component and the hooks it implements.
+    Transformer(TransformerPre<PluginState>, HookSet),
+    /// A `router` world component.
+    Router(RouterPre<PluginState>),
+}
+
+/// A plugin that compiled, linked, type-checked and answered `metadata`: ready to serve.
+/// Cloning is cheap (the compiled code is shared).
+#[derive(Clone)]
+pub struct LoadedPlugin {
+    /// What the plugin says about itself.
+    pub info: PluginInfo,
+    /// Where it came from.
+    pub source: PluginSource,
+    /// Hex SHA-256 of the `.wasm` bytes.
+    pub hash: String,
+    /// Size of the `.wasm` file in bytes.
+    pub size: usize,
+    /// Limits applied to every instance.
+    pub limits: PluginLimits,
+    /// The typed pre-instantiated component.
+    pub pre: PluginPre,
+    /// The plugin name as a shared string (for log lines and errors).
+    pub name: Arc<str>,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("name", &self.name)
+            .field("kind", &self.info.kind)
+            .field("source", &self.source)
+            .field("hash", &self.hash)
+            .finish()
+    }
+}
+
+/// The data each plugin store carries: an empty WASI context (no dirs, env, sockets), the
+/// resource table, the memory limits and the plugin name for log lines.
+pub struct PluginState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    plugin: Arc<str>,
+    stderr: MemoryOutputPipe,
+}
+
+impl PluginState {
+    /// What the plugin wrote to stderr so far (truncated to a few KB).
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.contents()).into_owned()
+    }
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl bindings::provider::ccr::plugin::types::Host for PluginState {}
+
+impl bindings::provider::ccr::plugin::host::Host for PluginState {
+    fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+        // Plugins may log whatever they like; cap the line so a loop cannot flood the log.
+        let message = truncate(&message, 4096);
+        let plugin = &*self.plugin;
+        match level {
+            LogLevel::Trace => tracing::trace!(target: "plugin", plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(target: "plugin", plugin, "{message}"),
+            LogLevel::Info => tracing::info!(target: "plugin", plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "plugin", plugin, "{message}"),
+            LogLevel::Error => tracing::error!(target: "plugin", plugin, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The process-wide wasmtime engine, linker and compiled-code cache.
+pub struct PluginEngine {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    cache_dir: Option<PathBuf>,
+    engine_key: String,
+}
+
+impl PluginEngine {
+    /// Build the engine (pooling allocator when the machine allows it), the linker (WASI p2
+    /// with nothing granted, plus the `host` interface) and start the epoch ticker.
+    ///
+    /// `cache_dir` holds compiled code keyed by the wasm's hash and the engine's
+    /// compatibility hash; `None` disables the cache.
+    pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        let engine = match Engine::new(&engine_config(true)) {
+            Ok(engine) => engine,
+            Err(err) => {
+                // Some VMs cannot reserve the pool's address space: fall back to on-demand.
+                tracing::warn!(
+                    "pooling allocator unavailable ({err:#}); using on-demand allocation"
+                );
+                Engine::new(&engine_config(false))?
+            }
+        };
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::provider::ccr::plugin::host::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        bindings::provider::ccr::plugin::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || loop {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            })?;
+
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let engine_key = format!("{:016x}", hasher.finish());
+        Ok(Self {
+            engine,
+            linker,
+            cache_dir,
+            engine_key,
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compile, link, type-check and introspect a plugin. CPU-heavy (compilation): call it
+    /// off the request path (`spawn_blocking`). Never replaces anything by itself.
+    pub fn load(
+        &self,
+        bytes: &[u8],
+        source: PluginSource,
+        limits_for: impl Fn(&str) -> PluginLimits,
+    ) -> anyhow::Result<LoadedPlugin> {
+        check_wasm_header(bytes)?;
+        let hash = hex::encode(Sha256::digest(bytes));
+        let component = self.compile(bytes, &hash)?;
+        let pre = self.typed_pre(&component)?;
+
+        // Ask the plugin who it is, in a throwaway store with default limits.
+        let probe_limits = PluginLimits::default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        let probe = async {
+            let mut store = self.new_store(Arc::from("<loading>"), &probe_limits);
+            let info = match &pre {
+                PluginPre::Provider(p) => {
+                    let inst = p.instantiate_async(&mut store).await?;
+                    inst.call_metadata(&mut store).await?
+                }
+                PluginPre::Transformer(p, _) => {
+                    let inst = p.instantiate_async(&mut store).await?;
+                    let info = inst.call_metadata(&mut store).await?;
+                    let hooks = inst
+                        .ccr_plugin_transformer_api()
+                        .call_hooks(&mut store)
+                        .await?;
+                    return Ok::<_, anyhow::Error>((
+                        info,
+                        PluginPre::Transformer(p.clone(), hooks),
+                    ));
+                }
+                PluginPre::Router(p) => {
+                    let inst = p.instantiate_async(&mut store).await?;
+                    inst.call_metadata(&mut store).await?
+                }
+            };
+            Ok((info, pre))
+        };
+        let (info, pre) = runtime
+            .block_on(async { tokio::time::timeout(probe_limits.timeout, probe).await })
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "`metadata` did not return within {} ms",
+                    probe_limits.timeout.as_millis()
+                )
+            })?
+            .context("calling the plugin's `metadata` export")?;
+
+        let world_kind = match &pre {
+            PluginPre::Provider(_) => PluginKind::Provider,
+            PluginPre::Transformer(..) => PluginKind::Transformer,
+            PluginPre::Router(_) => PluginKind::Router,
+        };
+        if info.kind != world_kind {
+            bail!(
+                "metadata says kind `{}` but the component implements the `{}` world",
+                kind_name(info.kind),
+                kind_name(world_kind)
+            );
+        }
+        validate_name(&info.name)?;
+        let limits = limits_for(&info.name);
+        Ok(LoadedPlugin {
+            name: Arc::from(info.name.as_str()),
+            info,
+            source,
+            hash,
+            size: bytes.len(),
+            limits,
+            pre,
+        })
+    }
+
+    /// Compile (or fetch from the disk cache) a component.
+    fn compile(&self, bytes: &[u8], hash: &str) -> anyhow::Result<Component> {
+        let cached = self
+            .cache_dir
+            .as_ref()
+            .map(|dir| dir.join(format!("{hash}-{}.cwasm", self.engine_key)));
+        if let Some(path) = &cached {
+            if path.exists() {
+                // SAFETY: the file was written by `Component::serialize` from this exact wasm
+                // for an engine with the same compatibility hash, in the user's own cache dir.
+                match unsafe { Component::deserialize_file(&self.engine, path) } {
+                    Ok(component) => return Ok(component),
+                    Err(err) => tracing::warn!(
+                        "ignoring unreadable compiled-plugin cache {}: {err:#}",
+                        path.display()
+                    ),
+                }
+            }
+        }
+        let component = Component::new(&self.engine, bytes).map_err(|err| {
+            anyhow::anyhow!("not a valid WebAssembly component: {}", root_cause(&err))
+        })?;
+        if let Some(path) = &cached {
+            if let Err(err) = write_cache(path, &component) {
+                tracing::debug!(
+                    "could not cache compiled plugin at {}: {err:#}",
+                    path.display()
+                );
+            }
+        }
+        Ok(component)
+    }
+
+    /// Find which world the component implements by building each typed `Pre` in turn
+    /// (this type-checks imports and exports).
+    fn typed_pre(&self, component: &Component) -> anyhow::Result<PluginPre> {
+        self.check_contract_version(component)?;
+        let instance_pre = self.linker.instantiate_pre(component).map_err(|err| {
+            anyhow::anyhow!(
+                "the component imports something the host does not provide: {}",
+                root_cause(&err)
+            )
+        })?;
+        if let Ok(pre) = ProviderPre::new(instance_pre.clone()) {
+            return Ok(PluginPre::Provider(pre));
+        }
+        if let Ok(pre) = TransformerPre::new(instance_pre.clone()) {
+            return Ok(PluginPre::Transformer(pre, HookSet::empty()));
+        }
+        if let Ok(pre) = RouterPre::new(instance_pre) {
+            return Ok(PluginPre::Router(pre));
+        }
+        let exports: Vec<String> = component
+            .component_type()
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        bail!(
+            "the component does not implement a ccr:plugin@{CONTRACT_VERSION} world \
+             (provider, transformer or router); its exports are: [{}]",
+            exports.join(", ")
+        )
+    }
+
+    /// Refuse, with both versions named, a component built against a contract version this
+    /// host cannot serve. Versions follow semver (for 0.x, the minor version is the breaking
+    /// one): a plugin built against an older compatible contract loads, because the host
+    /// only ever adds to a compatible contract and wasmtime matches interface names by semver.
+    fn check_contract_version(&self, component: &Component) -> anyhow::Result<()> {
+        let ty = component.component_type();
+        let names: Vec<String> = ty
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .chain(ty.exports(&self.engine).map(|(name, _)| name.to_string()))
+            .collect();
+        for name in names {
+            let Some(version) = name
+                .strip_prefix("ccr:plugin/")
+                .and_then(|rest| rest.split_once('@'))
+                .map(|(_, v)| v)
+            else {
+                continue;
+            };
+            match contract_compatibility(version, CONTRACT_VERSION) {
+                Compatibility::Compatible => {}
+                Compatibility::Newer => bail!(
+                    "the plugin was built against contract ccr:plugin@{version}, newer than this \
+                     host's ccr:plugin@{CONTRACT_VERSION}: upgrade ccr, or rebuild the plugin \
+                     with an SDK for ccr:plugin@{CONTRACT_VERSION}"
+                ),
+                Compatibility::Incompatible => bail!(
+                    "the plugin was built against contract ccr:plugin@{version}, which is not \
+                     compatible with this host's ccr:plugin@{CONTRACT_VERSION}: rebuild it \
+                     against ccr:plugin@{CONTRACT_VERSION}"
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    /// A fresh store for one request: empty WASI, memory and instance limits, and an epoch
+    /// deadline that yields every tick (the caller enforces the wall-clock budget).
+    pub fn new_store(&self, plugin: Arc<str>, limits: &PluginLimits) -> Store<PluginState> {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
+        let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
+        let state = PluginState {
+            wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .instances(64)
+                .trap_on_grow_failure(true)
+                .build(),
+            plugin,
+            stderr,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        store
+    }
+}
+
+fn engine_config(pooling: bool) -> Config {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .memory_init_cow(true);
+    if pooling {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(MAX_INSTANCES)
+            .total_core_instances(MAX_INSTANCES * 8)
+            .total_memories(MAX_INSTANCES * 2)
+            .total_tables(MAX_INSTANCES * 4)
+            .total_stacks(MAX_INSTANCES)
+            .max_memory_size(MAX_MEMORY_BYTES);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
+fn write_cache(path: &Path, component: &Component) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let bytes = component.serialize()?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// Reject obvious non-components early with a precise reason.
+fn check_wasm_header(bytes: &[u8]) -> anyhow::Result<()> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        bail!("not a WebAssembly file (missing the \\0asm magic header)");
+    }
+    // Core modules have version 1 layer 0; components have layer 1.
+    if bytes[6..8] != [1, 0] {
+        bail!(
+            "a core WebAssembly module, not a component: build for wasm32-wasip2 \
+             (or wrap it with `wasm-tools component new`)"
+        );
+    }
+    Ok(())
+}
+
+fn validate_name(name: &str) -> anyhow::Result<()> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        bail!("invalid plugin name {name:?}: use 1-64 characters from [A-Za-z0-9._-]");
+    }
+    Ok(())
+}
+
+/// How a plugin's contract version relates to the host's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compatibility {
+    /// Same compatibility range, not newer than the host: loads.
+    Compatible,
+    /// Same range but newer than the host (it may use what the host lacks).
+    Newer,
+    /// A different range (or not a version at all).
+    Incompatible,
+}
+
+/// Compare a plugin's contract version with the host's (semver; for 0.x versions the minor
+/// number is the breaking one).
+pub fn contract_compatibility(plugin: &str, host: &str) -> Compatibility {
+    let parse = |v: &str| -> Option<(u64, u64, u64)> {
+        let core = v.split(['-', '+']).next()?;
+        let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+        Some((parts.next()??, parts.next()??, parts.next()??))
+    };
+    let (Some(p), Some(h)) = (parse(plugin), parse(host)) else {
+        return Compatibility::Incompatible;
+    };
+    let same_range = if h.0 == 0 { p.0 == 0 && p.1 == h.1 } else { p.0 == h.0 };
+    if !same_range {
+        Compatibility::Incompatible
+    } else if p > h {
+        Compatibility::Newer
+    } else {
+        Compatibility::Compatible
+    }
+}
+
+/// `provider`, `transformer` or `router`.
+pub fn kind_name(kind: PluginKind) -> &'static str {
+    match kind {
+        PluginKind::Provider => "provider",
+        PluginKind::Transformer => "transformer",
+        PluginKind::Router => "router",
+    }
+}
+
+/// The innermost message of an error chain (wasmtime wraps the interesting part deep).
+pub fn root_cause(err: &wasmtime::Error) -> String {
+    let mut msg = err.to_string();
+    for cause in err.chain().skip(1) {
+        msg = cause.to_string();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_versions_follow_semver() {
+        use Compatibility::*;
+        assert_eq!(contract_compatibility("0.1.0", "0.1.0"), Compatible);
+        assert_eq!(contract_compatibility("0.1.0", "0.1.3"), Compatible);
+        assert_eq!(contract_compatibility("0.1.4", "0.1.3"), Newer);
+        assert_eq!(contract_compatibility("0.2.0", "0.1.3"), Incompatible);
+        assert_eq!(contract_compatibility("1.0.0", "0.1.3"), Incompatible);
+        assert_eq!(contract_compatibility("1.0.0", "1.4.0"), Compatible);
+        assert_eq!(contract_compatibility("garbage", "0.1.0"), Incompatible);
+    }
+
+    #[test]
+    fn non_components_are_refused_with_a_reason() {
+        assert!(check_wasm_header(b"").is_err());
+        assert!(check_wasm_header(b"hello world").unwrap_err().to_string().contains("magic"));
+        let core = b"\0asm\x01\0\0\0";
+        assert!(check_wasm_header(core).unwrap_err().to_string().contains("core WebAssembly module"));
+        assert!(check_wasm_header(b"\0asm\x0d\0\x01\0").is_ok());
+    }
+}

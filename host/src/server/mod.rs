@@ -1,0 +1,237 @@
+//! The HTTP surface (axum): routes, auth, and the `serve` entry point that builds the state,
+//! starts the watchers and runs until SIGINT/SIGTERM. Handlers are thin; the request path
+//! lives in [`crate::pipeline`].
+
+pub mod auth;
+pub mod error;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::config::{self, ConfigSource};
+use crate::plugins::{PluginEngine, PluginRegistry};
+use crate::request::{self, RequestKind};
+use crate::state::{AppState, Live};
+use error::ProxyError;
+
+/// How to run the proxy (command-line overrides of the config).
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where the config comes from.
+    pub config: ConfigSource,
+    /// Overrides `HOST`.
+    pub host: Option<String>,
+    /// Overrides `PORT`.
+    pub port: Option<u16>,
+    /// Overrides `PLUGINS_DIR`.
+    pub plugins_dir: Option<PathBuf>,
+}
+
+/// The axum router for `state`.
+pub fn router(state: Arc<AppState>) -> Router {
+    let protected = Router::new()
+        .route("/v1/messages", post(messages))
+        .route("/v1/messages/count_tokens", post(count_tokens))
+        .route("/v1/models", get(models))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
+    Router::new()
+        .route("/", get(root).head(root))
+        .route("/health", get(health).head(health))
+        .merge(protected)
+        .fallback(not_found)
+        // Bodies are read (with their own limit and Anthropic-shaped error) by the handlers.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+async fn messages(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    crate::pipeline::messages(state, headers, body).await
+}
+
+async fn count_tokens(
+    State(state): State<Arc<AppState>>,
+    body: Body,
+) -> Result<Response, ProxyError> {
+    let raw = request::read_body(body).await?;
+    let req = request::parse(raw, RequestKind::CountTokens)?;
+    let input_tokens = state.tokens.count_request(&req.json);
+    Ok(Json(json!({ "input_tokens": input_tokens })).into_response())
+}
+
+async fn root() -> Json<Value> {
+    Json(json!({ "message": "LLMs API", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(health_json(&state))
+}
+
+/// The `/health` document (also what `ccr status` shows).
+pub fn health_json(state: &AppState) -> Value {
+    let live = state.live.load();
+    let plugins = state.plugins.statuses();
+    let plugin_errors: Vec<&crate::plugins::PluginStatus> =
+        plugins.iter().filter(|p| p.error.is_some()).collect();
+    json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "pid": std::process::id(),
+        "uptime_secs": state.started.elapsed().as_secs(),
+        "listen": state.listen.get().map(|a| a.to_string()),
+        "config_path": state.config_source.path(),
+        "config_source": state.config_source.origin(),
+        "config_embedded_default": live.config.is_embedded_default(),
+        "config_error": *state.config_error.lock(),
+        "plugins_dir": state.plugins.dir(),
+        "plugins": plugins,
+        "plugin_errors": plugin_errors,
+        "requests": state.metrics.snapshot(),
+    })
+}
+
+async fn models(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let live = state.live.load();
+    let data: Vec<Value> = live
+        .config
+        .providers
+        .iter()
+        .flat_map(|p| {
+            p.models.iter().map(move |m| {
+                json!({
+                    "type": "model",
+                    "id": format!("{},{}", p.name, m),
+                    "display_name": format!("{m} ({})", p.name),
+                    "created_at": "1970-01-01T00:00:00Z",
+                })
+            })
+        })
+        .collect();
+    let first = data
+        .first()
+        .and_then(|m| m["id"].as_str())
+        .map(str::to_string);
+    let last = data
+        .last()
+        .and_then(|m| m["id"].as_str())
+        .map(str::to_string);
+    Json(json!({ "data": data, "has_more": false, "first_id": first, "last_id": last }))
+}
+
+async fn not_found(uri: axum::http::Uri) -> ProxyError {
+    ProxyError::NotFound(format!("no route for {}", uri.path()))
+}
+
+/// Run the proxy until SIGINT/SIGTERM. `on_ready` gets the bound address once listening.
+pub async fn serve(
+    opts: ServeOptions,
+    on_ready: Box<dyn FnOnce(SocketAddr) + Send>,
+) -> anyhow::Result<()> {
+    let mut config = config::load_from(&opts.config)?;
+    for warning in &config.warnings {
+        tracing::warn!("config: {warning}");
+    }
+    if let Some(host) = &opts.host {
+        config.host = host.clone();
+    }
+    if let Some(port) = opts.port {
+        config.port = port;
+    }
+    let plugins_dir = opts
+        .plugins_dir
+        .clone()
+        .unwrap_or_else(|| config.effective_plugins_dir());
+    let host = config.bind_host().to_string();
+    if host != config.host {
+        tracing::warn!(
+            "HOST {} ignored: without an APIKEY the proxy only listens on 127.0.0.1",
+            config.host
+        );
+    }
+    let port = config.port;
+    let live = Live::new(config)?;
+    let limits = live.limits_fn();
+    let cache_dir = crate::plugins::runtime::default_cache_dir();
+    let registry = tokio::task::spawn_blocking(move || -> anyhow::Result<PluginRegistry> {
+        let engine = Arc::new(PluginEngine::new(Some(cache_dir))?);
+        Ok(PluginRegistry::new(engine, Some(plugins_dir), limits))
+    })
+    .await??;
+    let registry = Arc::new(registry);
+    for plugin in registry.snapshot().plugins() {
+        tracing::debug!(plugin = %plugin.name, source = plugin.source.label(), "plugin ready");
+    }
+    for failure in registry.snapshot().failures() {
+        tracing::error!(file = %failure.path.display(), "plugin rejected: {}", failure.error);
+    }
+
+    let state = Arc::new(AppState::new(live, opts.config.clone(), registry.clone()));
+    crate::tokens::warm_up();
+
+    let _plugin_watcher =
+        crate::plugins::reload::watch(registry.clone()).context("watching the plugin folder")?;
+    let watch_state = state.clone();
+    let _config_watcher = config::watch::watch(opts.config.path().to_path_buf(), move || {
+        watch_state.reload_config()
+    })
+    .map_err(|e| tracing::warn!("config hot reload disabled: {e:#}"))
+    .ok();
+
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+        .await
+        .with_context(|| {
+            format!("cannot listen on {host}:{port} (is another ccr or CCR running?)")
+        })?;
+    let addr = listener.local_addr()?;
+    let _ = state.listen.set(addr);
+    let config_note = if state.live.load().config.is_embedded_default() {
+        " (no config file: embedded default, a local Ollama)".to_string()
+    } else {
+        String::new()
+    };
+    tracing::info!(
+        "ccr {} listening on http://{addr}, config {}{config_note}",
+        env!("CARGO_PKG_VERSION"),
+        opts.config.path().display()
+    );
+    on_ready(addr);
+    let app = router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("ccr stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

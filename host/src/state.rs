@@ -1,0 +1,152 @@
+//! The state shared by every request: one `Arc<AppState>` whose hot-reloadable parts (the
+//! config generation, the plugin set) are swapped atomically, never mutated in place.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+
+use crate::config::{self, Config, ConfigSource};
+use crate::plugins::registry::LimitsFn;
+use crate::plugins::{PluginLimits, PluginRegistry};
+use crate::routing::SessionUsage;
+use crate::tokens::TokenCounter;
+use crate::upstream::UpstreamClient;
+use crate::usage::Metrics;
+
+/// Default silence after which a `ping` event is sent to a streaming client.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(10);
+
+/// One generation of configuration and everything derived from it.
+pub struct Live {
+    /// The parsed config.
+    pub config: Config,
+    /// The upstream HTTP client built with this config's proxy and timeout.
+    pub upstream: UpstreamClient,
+    /// The config as JSON with secrets removed, handed to router plugins.
+    pub redacted_json: String,
+    /// Silence after which streams get a `ping`.
+    pub ping_interval: Duration,
+}
+
+impl Live {
+    /// Derive a generation from a config.
+    pub fn new(config: Config) -> anyhow::Result<Self> {
+        let upstream = UpstreamClient::new(
+            config.proxy_url.as_deref(),
+            Duration::from_millis(config.api_timeout_ms.max(1)),
+        )?;
+        let redacted_json = serde_json::to_string(&config.redacted())?;
+        // Not a CCR key: tests and impatient users can lower the ping interval.
+        let ping_interval = config
+            .raw
+            .get("PING_INTERVAL_MS")
+            .and_then(serde_json::Value::as_u64)
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+            .unwrap_or(DEFAULT_PING_INTERVAL);
+        Ok(Self {
+            config,
+            upstream,
+            redacted_json,
+            ping_interval,
+        })
+    }
+
+    /// The plugin limits of this config, as the registry wants them.
+    pub fn limits_fn(&self) -> LimitsFn {
+        let limits = self.config.plugin_limits.clone();
+        Arc::new(move |name: &str| {
+            let (memory_bytes, timeout) = limits.for_plugin(name);
+            PluginLimits {
+                memory_bytes,
+                timeout,
+            }
+        })
+    }
+}
+
+/// Everything a request handler needs.
+pub struct AppState {
+    /// The current config generation.
+    pub live: ArcSwap<Live>,
+    /// Where the config came from (and is reloaded from).
+    pub config_source: ConfigSource,
+    /// Why the last config reload was rejected, if it was.
+    pub config_error: Mutex<Option<String>>,
+    /// Loaded plugins.
+    pub plugins: Arc<PluginRegistry>,
+    /// Token counting with a cache of repeated pieces.
+    pub tokens: TokenCounter,
+    /// Input tokens of the previous answer per session (long-context routing).
+    pub sessions: SessionUsage,
+    /// Request counters.
+    pub metrics: Metrics,
+    /// When the process started serving.
+    pub started: Instant,
+    /// Wall-clock start time.
+    pub started_at: SystemTime,
+    /// The address actually bound.
+    pub listen: OnceLock<SocketAddr>,
+    /// Transformer names already warned about as unknown (warn once, not per request).
+    warned: Mutex<HashSet<String>>,
+}
+
+impl AppState {
+    /// Assemble the state.
+    pub fn new(live: Live, config_source: ConfigSource, plugins: Arc<PluginRegistry>) -> Self {
+        Self {
+            live: ArcSwap::from_pointee(live),
+            config_source,
+            config_error: Mutex::new(None),
+            plugins,
+            tokens: TokenCounter::default(),
+            sessions: SessionUsage::new(1000),
+            metrics: Metrics::default(),
+            started: Instant::now(),
+            started_at: SystemTime::now(),
+            listen: OnceLock::new(),
+            warned: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Re-read the config file; apply it if valid, otherwise keep the current one and
+    /// remember why. Blocking (file I/O); called from the watcher thread.
+    pub fn reload_config(&self) {
+        let result = config::load_from(&self.config_source)
+            .map_err(|e| e.to_string())
+            .and_then(|config| Live::new(config).map_err(|e| format!("{e:#}")));
+        match result {
+            Ok(live) => {
+                let old = self.live.load();
+                if old.config.port != live.config.port || old.config.host != live.config.host {
+                    tracing::warn!("HOST/PORT changes take effect after `ccr restart`");
+                }
+                for warning in &live.config.warnings {
+                    tracing::warn!("config: {warning}");
+                }
+                self.plugins.set_limits(live.limits_fn());
+                self.live.store(Arc::new(live));
+                *self.config_error.lock() = None;
+                self.warned.lock().clear();
+                tracing::info!(path = %self.config_source.path().display(), "config reloaded");
+            }
+            Err(message) => {
+                tracing::error!(
+                    "config change rejected, the previous config keeps serving: {message}"
+                );
+                *self.config_error.lock() = Some(message);
+            }
+        }
+    }
+
+    /// Log `message` once per `key` (until the next config reload).
+    pub fn warn_once(&self, key: &str, message: impl FnOnce() -> String) {
+        if self.warned.lock().insert(key.to_string()) {
+            tracing::warn!("{}", message());
+        }
+    }
+}

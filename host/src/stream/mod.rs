@@ -1,0 +1,308 @@
+//! Streaming an answer to the client as Anthropic SSE, end to end and never buffered.
+//!
+//! A task reads the upstream body chunk by chunk, splits it into events
+//! ([`crate::upstream::framing`]), feeds each to the provider's `stream-translator`, passes
+//! the resulting Anthropic events through the transformers (last first) and writes them to
+//! the client. While the upstream is silent it sends `ping` events (Claude Code gives up
+//! after 300 s of silence). When the client goes away the task ends, which drops the
+//! upstream response and so cancels the upstream call.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::pipeline::{finish_request, ActiveTransformer, Route};
+use crate::plugins::bindings::{SseEvent, StreamFraming, UpstreamEvent};
+use crate::plugins::{PluginCallError, StreamTranslatorInstance};
+use crate::server::error::ProxyError;
+use crate::state::AppState;
+use crate::upstream::framing::EventSplitter;
+use crate::usage::StreamUsage;
+
+/// The bytes of a `ping` event.
+pub const PING: &[u8] = b"event: ping\ndata: {\"type\":\"ping\"}\n\n";
+
+/// What a streaming response needs besides the upstream response and the plugins.
+pub struct StreamJob {
+    /// Shared state (metrics, sessions).
+    pub state: Arc<AppState>,
+    /// The route taken (for the log line).
+    pub route: Route,
+    /// Session id, for long-context bookkeeping.
+    pub session: Option<String>,
+    /// When the request arrived.
+    pub started: Instant,
+    /// How the upstream frames its stream.
+    pub framing: StreamFraming,
+    /// Silence after which a ping goes out.
+    pub ping_interval: Duration,
+    /// Silence after which the upstream is given up on.
+    pub idle_timeout: Duration,
+}
+
+/// Append one SSE record (`event:` + `data:` lines + blank line) to `out`.
+pub fn encode_event(event: &str, data: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(event.as_bytes());
+    out.push(b'\n');
+    // A data payload with line breaks must be split into several `data:` lines.
+    for line in data.split(|b| *b == b'\n') {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line.strip_suffix(b"\r").unwrap_or(line));
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+}
+
+/// An Anthropic `error` event for `err`.
+pub fn error_event(err: &ProxyError) -> Vec<u8> {
+    let mut out = Vec::new();
+    let data = serde_json::to_vec(&err.to_json()).unwrap_or_default();
+    encode_event("error", &data, &mut out);
+    out
+}
+
+/// Start relaying and return the SSE response (headers go out at once).
+pub fn respond(
+    job: StreamJob,
+    upstream: reqwest::Response,
+    translator: StreamTranslatorInstance,
+    transformers: Vec<ActiveTransformer>,
+) -> Response {
+    // A small buffer: back-pressure from a slow client reaches the upstream read.
+    let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(16);
+    tokio::spawn(relay(job, upstream, translator, transformers, tx));
+    let body = Body::from_stream(tokio_stream_from(rx));
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn tokio_stream_from(
+    mut rx: mpsc::Receiver<Result<Bytes, Infallible>>,
+) -> impl futures::Stream<Item = Result<Bytes, Infallible>> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// How the relay loop ended.
+enum End {
+    /// The upstream finished and the message was completed.
+    Done,
+    /// An error event was sent.
+    Failed(ProxyError),
+    /// The client went away.
+    ClientGone,
+}
+
+struct Relay {
+    translator: StreamTranslatorInstance,
+    transformers: Vec<ActiveTransformer>,
+    tx: mpsc::Sender<Result<Bytes, Infallible>>,
+    usage: StreamUsage,
+    out: Vec<u8>,
+}
+
+impl Relay {
+    /// Run plugin output through the transformers (last in the chain first), check it,
+    /// and append it to the outgoing buffer.
+    async fn emit(&mut self, events: Vec<SseEvent>) -> Result<(), ProxyError> {
+        let mut events = events;
+        for t in self.transformers.iter_mut().rev() {
+            if events.is_empty() {
+                break;
+            }
+            let mut next = Vec::with_capacity(events.len());
+            for event in events {
+                next.extend(t.instance.transform_stream_event(&t.ctx, event).await?);
+            }
+            events = next;
+        }
+        for event in events {
+            if serde_json::from_slice::<serde::de::IgnoredAny>(&event.data).is_err()
+                || event.event.is_empty()
+                || event.event.contains(['\n', '\r'])
+            {
+                return Err(PluginCallError::invalid_output(
+                    self.translator.plugin(),
+                    "stream-translator.feed",
+                    format!("event {:?} does not carry a JSON payload", event.event),
+                )
+                .into());
+            }
+            self.usage.observe(&event.event, &event.data);
+            encode_event(&event.event, &event.data, &mut self.out);
+        }
+        Ok(())
+    }
+
+    /// Send what is buffered. `false` if the client is gone.
+    async fn flush(&mut self) -> bool {
+        if self.out.is_empty() {
+            return true;
+        }
+        let bytes = Bytes::from(std::mem::take(&mut self.out));
+        self.tx.send(Ok(bytes)).await.is_ok()
+    }
+
+    async fn feed(&mut self, events: Vec<UpstreamEvent>) -> Result<(), ProxyError> {
+        for event in events {
+            let out = self.translator.feed(&event).await?;
+            self.emit(out).await?;
+            if self.usage.errored {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn relay(
+    job: StreamJob,
+    upstream: reqwest::Response,
+    translator: StreamTranslatorInstance,
+    transformers: Vec<ActiveTransformer>,
+    tx: mpsc::Sender<Result<Bytes, Infallible>>,
+) {
+    let mut relay = Relay {
+        translator,
+        transformers,
+        tx,
+        usage: StreamUsage::default(),
+        out: Vec::with_capacity(4096),
+    };
+    let end = pump(&job, upstream, &mut relay).await;
+    let status = match &end {
+        End::Done => 200,
+        End::ClientGone => 499,
+        End::Failed(err) => {
+            if !relay.usage.errored {
+                relay.out.extend_from_slice(&error_event(err));
+                relay.flush().await;
+            }
+            tracing::warn!(route = %job.route.label, "stream ended with an error: {err}");
+            err.status().as_u16()
+        }
+    };
+    let status = if relay.usage.errored && status == 200 {
+        502
+    } else {
+        status
+    };
+    finish_request(
+        &job.state,
+        &job.route,
+        job.session.as_deref(),
+        job.started,
+        status,
+        &relay.usage.usage,
+        relay.usage.stop_reason.as_deref(),
+        true,
+    );
+}
+
+async fn pump(job: &StreamJob, upstream: reqwest::Response, relay: &mut Relay) -> End {
+    let mut splitter = EventSplitter::new(&job.framing);
+    let mut body = upstream.bytes_stream();
+    let mut events = Vec::new();
+    let mut last_upstream = Instant::now();
+    let mut ping = tokio::time::interval(job.ping_interval);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ping.tick().await; // the first tick is immediate
+    loop {
+        tokio::select! {
+            chunk = body.next() => {
+                last_upstream = Instant::now();
+                match chunk {
+                    Some(Ok(bytes)) => {
+                        if let Err(e) = splitter.push(&bytes, &mut events) {
+                            return End::Failed(ProxyError::UpstreamUnreachable(e.to_string()));
+                        }
+                        let batch = std::mem::take(&mut events);
+                        if let Err(err) = relay.feed(batch).await {
+                            return End::Failed(err);
+                        }
+                    }
+                    Some(Err(err)) => {
+                        return End::Failed(ProxyError::UpstreamUnreachable(format!(
+                            "upstream connection broke mid-stream: {err}"
+                        )));
+                    }
+                    None => {
+                        splitter.finish(&mut events);
+                        let batch = std::mem::take(&mut events);
+                        if let Err(err) = relay.feed(batch).await {
+                            return End::Failed(err);
+                        }
+                        if !relay.usage.errored {
+                            match relay.translator.finish().await {
+                                Ok(out) => {
+                                    if let Err(err) = relay.emit(out).await {
+                                        return End::Failed(err);
+                                    }
+                                }
+                                Err(err) => return End::Failed(err.into()),
+                            }
+                        }
+                        if !relay.flush().await {
+                            return End::ClientGone;
+                        }
+                        return End::Done;
+                    }
+                }
+                if !relay.flush().await {
+                    return End::ClientGone;
+                }
+                if relay.usage.errored {
+                    return End::Done;
+                }
+            }
+            _ = ping.tick() => {
+                if last_upstream.elapsed() >= job.idle_timeout {
+                    return End::Failed(ProxyError::Timeout(format!(
+                        "upstream went silent for {} ms mid-stream",
+                        job.idle_timeout.as_millis()
+                    )));
+                }
+                if last_upstream.elapsed() >= job.ping_interval {
+                    relay.out.extend_from_slice(PING);
+                    if !relay.flush().await {
+                        return End::ClientGone;
+                    }
+                }
+            }
+            _ = relay.tx.closed() => return End::ClientGone,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_events_with_multiline_data() {
+        let mut out = Vec::new();
+        encode_event("message_stop", br#"{"type":"message_stop"}"#, &mut out);
+        assert_eq!(
+            out,
+            b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n".to_vec()
+        );
+        let mut out = Vec::new();
+        encode_event("x", b"a\nb", &mut out);
+        assert_eq!(out, b"event: x\ndata: a\ndata: b\n\n".to_vec());
+    }
+}

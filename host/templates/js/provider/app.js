@@ -1,0 +1,81 @@
+// {{name}}: a ccr provider plugin (JavaScript, built with componentize-js).
+// The contract is wit/plugin.wit, world `provider`. This one talks to an upstream that
+// already speaks the Anthropic Messages API: it posts the request as-is (with the model
+// replaced) to the provider's api_base_url and returns the answer as-is. Translate the
+// body in buildRequest / parseResponse / StreamTranslator to support another wire format.
+import { log } from 'ccr:plugin/host@0.1.0';
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+class PluginError extends Error {
+  constructor(tag, val) {
+    super(typeof val === 'string' ? val : JSON.stringify(val));
+    this.payload = { tag, val };
+  }
+}
+
+function parseJson(bytes, what) {
+  try {
+    return JSON.parse(decoder.decode(bytes));
+  } catch (e) {
+    throw new PluginError('invalid-request', `{{name}}: ${what} is not JSON: ${e.message}`);
+  }
+}
+
+export function metadata() {
+  return { name: '{{name}}', version: '0.1.0', kind: 'provider', description: 'A ccr provider' };
+}
+
+/** Translates one streamed answer; the host feeds it every upstream event in order. */
+class StreamTranslator {
+  constructor(target) {
+    this.target = target; // { target: { provider, baseUrl, model, options }, apiKey }
+  }
+  // event: { event?: string, data: Uint8Array } -> [{ event: string, data: Uint8Array }]
+  feed(event) {
+    return [{ event: event.event ?? 'message', data: event.data }];
+  }
+  // The upstream ended; an Anthropic upstream already sent message_stop.
+  finish() {
+    return [];
+  }
+}
+
+export const providerApi = {
+  buildRequest(target, body) {
+    const request = parseJson(body, 'request');
+    request.model = target.target.model;
+    const headers = [
+      ['content-type', 'application/json'],
+      ['anthropic-version', '2023-06-01'],
+    ];
+    if (target.apiKey) headers.push(['x-api-key', target.apiKey]);
+    return {
+      head: { method: 'POST', url: target.target.baseUrl, headers },
+      body: encoder.encode(JSON.stringify(request)),
+      framing: { tag: 'sse' },
+    };
+  },
+
+  parseResponse(target, status, body) {
+    if (status < 200 || status > 299) {
+      let errorType = 'api_error';
+      let message = decoder.decode(body);
+      try {
+        const parsed = JSON.parse(message);
+        if (parsed && parsed.error) {
+          errorType = parsed.error.type || errorType;
+          message = parsed.error.message || message;
+        }
+      } catch (_) {
+        // not JSON: keep the raw text as the message
+      }
+      log('warn', `upstream answered ${status}`);
+      throw new PluginError('upstream', { status, errorType, message });
+    }
+    return body;
+  },
+
+  StreamTranslator,
+};

@@ -1,0 +1,23 @@
+"""{{name}}: a ccr router plugin (Python, built with componentize-py).
+
+The contract is wit/plugin.wit, world `router`. This one always returns None (WIT `none`),
+so the built-in rules decide; return RouteDecision(provider=..., model=...) to pick one.
+`config` is the whole config as a JSON string (secrets removed); `body` the request bytes.
+"""
+import wit_world
+from wit_world import exports
+from wit_world.exports.router_api import RouteDecision
+from wit_world.imports import types
+from wit_world.imports.host import LogLevel, log
+
+
+class WitWorld(wit_world.WitWorld):
+    def metadata(self) -> types.PluginInfo:
+        return types.PluginInfo(name="{{name}}", version="0.1.0",
+                                kind=types.PluginKind.ROUTER, description="A ccr router")
+
+
+class RouterApi(exports.RouterApi):
+    def route(self, ctx: types.RouteContext, config: str, body: bytes) -> RouteDecision | None:
+        log(LogLevel.DEBUG, f"built-in rules would pick {ctx.builtin_route} for {ctx.token_count} tokens")
+        return None

@@ -1,0 +1,973 @@
+//! Anthropic Messages request → OpenAI chat-completions request.
+//!
+//! The request is deserialized into borrowed structs (strings borrow from the input where the
+//! JSON has no escapes; tool schemas and tool inputs stay [`RawValue`]s and are copied
+//! verbatim) and the output is serialized straight from borrowed structs, so no
+//! `serde_json::Value` tree of the (often 100+ KB) request is ever built.
+//!
+//! Only fields with an OpenAI meaning are read; everything else (`cache_control`,
+//! `context_management`, `metadata`, `output_config.format`, `service_tier`, `container`,
+//! `mcp_servers`, beta tool fields, signatures, citations, ...) is never copied.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::errors::Error;
+use crate::util::Str;
+
+/// Provider options (`target.options`), all optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Options {
+    /// Name of the output-token limit field: `max_tokens` (default, what most compatible
+    /// servers accept) or `max_completion_tokens` (what newer OpenAI models require).
+    pub max_tokens_field: Option<String>,
+    /// `false`: never send `reasoning_effort` (for models that reject it; Claude Code sends
+    /// adaptive thinking to model names it does not know). A string: always send that value.
+    pub reasoning_effort: Option<ReasoningOption>,
+    /// `false`: do not send prior thinking back as `reasoning_content` on assistant turns.
+    pub reasoning_content: Option<bool>,
+}
+
+/// The `reasoning_effort` option: off, or a fixed value.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ReasoningOption {
+    /// `false` disables the field; `true` keeps the default mapping.
+    Enabled(bool),
+    /// Always send this effort.
+    Fixed(String),
+}
+
+impl Options {
+    /// Parses `target.options` (a JSON object; empty or `null` means defaults).
+    pub fn from_json(options: &str) -> Result<Options, Error> {
+        let trimmed = options.trim();
+        if trimmed.is_empty() || trimmed == "null" {
+            return Ok(Options::default());
+        }
+        // serde would also accept a struct as an array; options are always an object.
+        if !trimmed.starts_with('{') {
+            return Err(Error::Internal(
+                "invalid openai provider options: expected a JSON object".to_owned(),
+            ));
+        }
+        let opts: Options = serde_json::from_str(trimmed)
+            .map_err(|e| Error::Internal(format!("invalid openai provider options: {e}")))?;
+        match opts.max_tokens_field.as_deref() {
+            None | Some("max_tokens") | Some("max_completion_tokens") => Ok(opts),
+            Some(other) => Err(Error::Internal(format!(
+                "invalid openai provider options: max_tokens_field must be \"max_tokens\" or \
+                 \"max_completion_tokens\", got {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Translates an Anthropic Messages request body into an OpenAI chat-completions body for
+/// `model`.
+pub fn translate_request(body: &[u8], model: &str, opts: &Options) -> Result<Vec<u8>, Error> {
+    let req = parse(body)?;
+    let out = build(&req, model, opts)?;
+    // Capacity guess: the output is about as large as the input.
+    let mut buf = Vec::with_capacity(body.len() + 256);
+    serde_json::to_writer(&mut buf, &out)
+        .map_err(|e| Error::Internal(format!("failed to serialize the upstream request: {e}")))?;
+    Ok(buf)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input (Anthropic)
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct Request<'a> {
+    #[serde(borrow)]
+    messages: Vec<Message<'a>>,
+    #[serde(borrow, default)]
+    system: Option<Content<'a>>,
+    #[serde(borrow, default)]
+    tools: Option<Vec<Tool<'a>>>,
+    #[serde(borrow, default)]
+    tool_choice: Option<ToolChoice<'a>>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    max_tokens: Option<u64>,
+    #[serde(default)]
+    temperature: Option<f64>,
+    #[serde(default)]
+    top_p: Option<f64>,
+    #[serde(borrow, default)]
+    stop_sequences: Option<Vec<Str<'a>>>,
+    #[serde(borrow, default)]
+    thinking: Option<Thinking<'a>>,
+    #[serde(borrow, default)]
+    output_config: Option<OutputConfig<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow)]
+    role: Str<'a>,
+    #[serde(borrow)]
+    content: Content<'a>,
+}
+
+/// `content`: a string or an array of blocks.
+enum Content<'a> {
+    Text(Str<'a>),
+    Blocks(Vec<Block<'a>>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Content<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or an array of content blocks")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Content::Text(Str(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Content::Text(Str(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Content::Text(Str(Cow::Owned(v))))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut blocks = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+                while let Some(b) = seq.next_element()? {
+                    blocks.push(b);
+                }
+                Ok(Content::Blocks(blocks))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Every content block type, flattened: only the fields this translation reads.
+#[derive(Deserialize)]
+struct Block<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Str<'a>,
+    #[serde(borrow, default)]
+    text: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    thinking: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    source: Option<BlockSource<'a>>,
+    #[serde(borrow, default)]
+    id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    input: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    tool_use_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    content: Option<BlockContent<'a>>,
+    #[serde(default)]
+    is_error: Option<bool>,
+    #[serde(borrow, default)]
+    title: Option<Str<'a>>,
+}
+
+/// A block's `content`: a string or blocks (`tool_result`, `search_result`), or an object
+/// (server-tool results), which this translation never reads.
+enum BlockContent<'a> {
+    Text(Str<'a>),
+    Blocks(Vec<Block<'a>>),
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for BlockContent<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BlockContent<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or an array of content blocks")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(BlockContent::Text(Str(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(BlockContent::Text(Str(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(BlockContent::Text(Str(Cow::Owned(v))))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut blocks = Vec::with_capacity(seq.size_hint().unwrap_or(2));
+                while let Some(b) = seq.next_element()? {
+                    blocks.push(b);
+                }
+                Ok(BlockContent::Blocks(blocks))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(BlockContent::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A block's `source`: an object for images and documents, a string (a URL) for search
+/// results, which this translation never reads.
+enum BlockSource<'a> {
+    Source(Source<'a>),
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for BlockSource<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BlockSource<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a source object")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(BlockSource::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Source::deserialize(MapAccessDeserializer::new(map)).map(BlockSource::Source)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An image or document `source`.
+#[derive(Deserialize)]
+struct Source<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    media_type: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    data: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    url: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    content: Option<Content<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Tool<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    description: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    input_schema: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ToolChoice<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Str<'a>,
+    #[serde(borrow, default)]
+    name: Option<Str<'a>>,
+    #[serde(default)]
+    disable_parallel_tool_use: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct Thinking<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Str<'a>,
+    #[serde(default)]
+    budget_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct OutputConfig<'a> {
+    #[serde(borrow, default)]
+    effort: Option<Str<'a>>,
+}
+
+/// Parses the request; on failure re-parses with path tracking so the message names the
+/// offending field (the fast path pays nothing for it).
+fn parse(body: &[u8]) -> Result<Request<'_>, Error> {
+    match serde_json::from_slice::<Request>(body) {
+        Ok(r) => Ok(r),
+        Err(first) => {
+            if first.is_syntax() || first.is_eof() {
+                return Err(Error::InvalidRequest(format!(
+                    "request body is not valid JSON: {first}"
+                )));
+            }
+            let mut de = serde_json::Deserializer::from_slice(body);
+            match serde_path_to_error::deserialize::<_, Request>(&mut de) {
+                Err(e) if e.path().iter().next().is_some() => Err(Error::InvalidRequest(format!(
+                    "invalid request: `{}`: {}",
+                    e.path(),
+                    e.inner()
+                ))),
+                _ => Err(Error::InvalidRequest(format!("invalid request: {first}"))),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output (OpenAI)
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct OaRequest<'b> {
+    model: &'b str,
+    messages: Vec<OaMessage<'b>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_completion_tokens: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop: Option<&'b [Str<'b>]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<OaTool<'b>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<OaToolChoice<'b>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parallel_tool_calls: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_effort: Option<Cow<'b, str>>,
+}
+
+#[derive(Serialize)]
+struct StreamOptions {
+    include_usage: bool,
+}
+
+#[derive(Serialize)]
+struct OaMessage<'b> {
+    role: &'static str,
+    content: OaContent<'b>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<Cow<'b, str>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<OaToolCall<'b>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<&'b str>,
+}
+
+impl<'b> OaMessage<'b> {
+    fn new(role: &'static str, content: OaContent<'b>) -> Self {
+        OaMessage {
+            role,
+            content,
+            reasoning_content: None,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum OaContent<'b> {
+    Null(()),
+    Text(Cow<'b, str>),
+    Parts(Vec<OaPart<'b>>),
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum OaPart<'b> {
+    Text { text: Cow<'b, str> },
+    ImageUrl { image_url: ImageUrl<'b> },
+    File { file: OaFile<'b> },
+}
+
+#[derive(Serialize)]
+struct ImageUrl<'b> {
+    url: DataUrl<'b>,
+}
+
+#[derive(Serialize)]
+struct OaFile<'b> {
+    filename: &'b str,
+    file_data: DataUrl<'b>,
+}
+
+/// A URL as-is, or a `data:` URL assembled while serializing (no copy of the base64 data).
+enum DataUrl<'b> {
+    Url(&'b str),
+    Base64 { media_type: &'b str, data: &'b str },
+}
+
+impl Serialize for DataUrl<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DataUrl::Url(u) => s.serialize_str(u),
+            DataUrl::Base64 { media_type, data } => {
+                s.collect_str(&format_args!("data:{media_type};base64,{data}"))
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct OaToolCall<'b> {
+    id: &'b str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: OaFunctionCall<'b>,
+}
+
+#[derive(Serialize)]
+struct OaFunctionCall<'b> {
+    name: &'b str,
+    /// The tool input's JSON text, verbatim, as a string.
+    arguments: &'b str,
+}
+
+#[derive(Serialize)]
+struct OaTool<'b> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: OaFunction<'b>,
+}
+
+#[derive(Serialize)]
+struct OaFunction<'b> {
+    name: &'b str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'b str>,
+    parameters: &'b RawValue,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum OaToolChoice<'b> {
+    Mode(&'static str),
+    Function {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        function: OaChoiceName<'b>,
+    },
+}
+
+#[derive(Serialize)]
+struct OaChoiceName<'b> {
+    name: &'b str,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Translation
+// ---------------------------------------------------------------------------------------------
+
+/// The attribution block Claude Code puts first in `system`; it means nothing to other models
+/// and changes every request (it would defeat upstream prompt caching).
+const ATTRIBUTION_PREFIX: &str = "x-anthropic-billing-header:";
+
+/// Separator between system text blocks.
+const SYSTEM_JOIN: &str = "\n\n";
+/// Separator between assistant text (and thinking) blocks, as CCR joins them.
+const ASSISTANT_JOIN: &str = "\n";
+/// Separator between text blocks of a tool result.
+const TOOL_RESULT_JOIN: &str = "\n";
+
+fn build<'b>(req: &'b Request<'b>, model: &'b str, opts: &Options) -> Result<OaRequest<'b>, Error> {
+    let mut messages = Vec::with_capacity(req.messages.len() + 1);
+
+    if let Some(system) = &req.system {
+        if let Some(text) = system_text(system, "system")? {
+            messages.push(OaMessage::new("system", OaContent::Text(text)));
+        }
+    }
+
+    let send_reasoning = opts.reasoning_content != Some(false);
+    for (i, msg) in req.messages.iter().enumerate() {
+        match msg.role.as_str() {
+            "user" => user_message(&msg.content, i, &mut messages)?,
+            "assistant" => messages.push(assistant_message(&msg.content, i, send_reasoning)?),
+            "system" => {
+                if let Some(text) = system_text(&msg.content, &format!("messages[{i}].content"))? {
+                    messages.push(OaMessage::new("system", OaContent::Text(text)));
+                }
+            }
+            other => {
+                return Err(Error::InvalidRequest(format!(
+                    "invalid request: `messages[{i}].role`: unknown role {other:?} (expected \
+                     \"user\", \"assistant\" or \"system\")"
+                )))
+            }
+        }
+    }
+
+    let tools = tools(req.tools.as_deref().unwrap_or_default())?;
+    let (tool_choice, parallel_tool_calls) = match &req.tool_choice {
+        // OpenAI rejects `tool_choice` / `parallel_tool_calls` without `tools` (for example
+        // when every tool was a server tool and got dropped).
+        Some(tc) => match tool_choice(tc, &tools)? {
+            _ if tools.is_empty() => (None, None),
+            mapped => mapped,
+        },
+        None => (None, None),
+    };
+
+    let streaming = req.stream == Some(true);
+    let use_completion_field = opts.max_tokens_field.as_deref() == Some("max_completion_tokens");
+    let stop = req.stop_sequences.as_deref().filter(|s| !s.is_empty());
+
+    Ok(OaRequest {
+        model,
+        messages,
+        max_tokens: req.max_tokens.filter(|_| !use_completion_field),
+        max_completion_tokens: req.max_tokens.filter(|_| use_completion_field),
+        temperature: req.temperature,
+        top_p: req.top_p,
+        stop,
+        stream: req.stream,
+        stream_options: streaming.then_some(StreamOptions {
+            include_usage: true,
+        }),
+        tools,
+        tool_choice,
+        parallel_tool_calls,
+        reasoning_effort: reasoning_effort(req, opts),
+    })
+}
+
+/// The text of a system prompt (top-level `system` or a `role:"system"` message): a string
+/// as-is, or the text blocks joined, without the attribution block. `None` when empty.
+fn system_text<'b>(content: &'b Content<'b>, path: &str) -> Result<Option<Cow<'b, str>>, Error> {
+    match content {
+        Content::Text(s) if s.is_empty() => Ok(None),
+        Content::Text(s) => Ok(Some(Cow::Borrowed(s.as_str()))),
+        Content::Blocks(blocks) => {
+            let mut texts = Vec::with_capacity(blocks.len());
+            for (j, b) in blocks.iter().enumerate() {
+                if b.kind.as_str() != "text" {
+                    continue;
+                }
+                let text = required_text(b, &format!("{path}[{j}]"))?;
+                if text.trim_start().starts_with(ATTRIBUTION_PREFIX) || text.is_empty() {
+                    continue;
+                }
+                texts.push(text);
+            }
+            Ok(join(&texts, SYSTEM_JOIN))
+        }
+    }
+}
+
+fn required_text<'b>(b: &'b Block<'b>, path: &str) -> Result<&'b str, Error> {
+    b.text.as_deref().ok_or_else(|| {
+        Error::InvalidRequest(format!(
+            "invalid request: `{path}.text`: missing field `text`"
+        ))
+    })
+}
+
+/// Joins borrowed texts, borrowing when there is only one.
+fn join<'b>(texts: &[&'b str], sep: &str) -> Option<Cow<'b, str>> {
+    match texts {
+        [] => None,
+        [one] => Some(Cow::Borrowed(one)),
+        many => Some(Cow::Owned(many.join(sep))),
+    }
+}
+
+/// A user turn: one `tool` message per `tool_result` (in order, first), then one `user` message
+/// with everything else in block order, including images lifted out of tool results (a `tool`
+/// message can only hold text).
+fn user_message<'b>(
+    content: &'b Content<'b>,
+    i: usize,
+    out: &mut Vec<OaMessage<'b>>,
+) -> Result<(), Error> {
+    let blocks = match content {
+        Content::Text(s) => {
+            out.push(OaMessage::new("user", OaContent::Text(Cow::Borrowed(s))));
+            return Ok(());
+        }
+        Content::Blocks(blocks) => blocks,
+    };
+    let mut parts: Vec<OaPart<'b>> = Vec::new();
+    for (j, b) in blocks.iter().enumerate() {
+        let path = format!("messages[{i}].content[{j}]");
+        match b.kind.as_str() {
+            "text" => parts.push(OaPart::Text {
+                text: Cow::Borrowed(required_text(b, &path)?),
+            }),
+            "image" => parts.push(image_part(b, &path)?),
+            "document" => document_parts(b, &path, &mut parts)?,
+            "tool_result" => out.push(tool_result(b, &path, &mut parts)?),
+            // thinking, server-tool echoes, search results, tool references...: nothing an
+            // OpenAI-compatible model can take in a user turn.
+            _ => {}
+        }
+    }
+    if parts.is_empty() {
+        return Ok(());
+    }
+    let content = match parts.as_slice() {
+        [OaPart::Text { .. }] => match parts.pop() {
+            Some(OaPart::Text { text }) => OaContent::Text(text),
+            _ => unreachable!("matched a single text part"),
+        },
+        _ => OaContent::Parts(parts),
+    };
+    out.push(OaMessage::new("user", content));
+    Ok(())
+}
+
+fn source<'b>(b: &'b Block<'b>, path: &str) -> Result<&'b Source<'b>, Error> {
+    match &b.source {
+        Some(BlockSource::Source(src)) => Ok(src),
+        Some(BlockSource::Other) => Err(Error::InvalidRequest(format!(
+            "invalid request: `{path}.source`: expected a source object"
+        ))),
+        None => Err(Error::InvalidRequest(format!(
+            "invalid request: `{path}.source`: missing field `source`"
+        ))),
+    }
+}
+
+/// A required source field.
+fn source_field<'b>(v: &'b Option<Str<'b>>, path: &str, field: &str) -> Result<&'b str, Error> {
+    v.as_deref().ok_or_else(|| {
+        Error::InvalidRequest(format!(
+            "invalid request: `{path}.source.{field}`: missing field `{field}`"
+        ))
+    })
+}
+
+fn image_part<'b>(b: &'b Block<'b>, path: &str) -> Result<OaPart<'b>, Error> {
+    let src = source(b, path)?;
+    let url = match src.kind.as_deref().unwrap_or_default() {
+        "base64" => DataUrl::Base64 {
+            media_type: source_field(&src.media_type, path, "media_type")?,
+            data: source_field(&src.data, path, "data")?,
+        },
+        "url" => DataUrl::Url(source_field(&src.url, path, "url")?),
+        other => {
+            return Err(Error::InvalidRequest(format!(
+                "invalid request: `{path}.source.type`: image source {other:?} is not supported \
+                 by OpenAI-compatible providers (use \"base64\" or \"url\")"
+            )))
+        }
+    };
+    Ok(OaPart::ImageUrl {
+        image_url: ImageUrl { url },
+    })
+}
+
+/// A `document` block: a base64 file (PDF) becomes a `file` part; text, nested-content and
+/// URL documents become text parts (OpenAI has no URL file input).
+fn document_parts<'b>(
+    b: &'b Block<'b>,
+    path: &str,
+    parts: &mut Vec<OaPart<'b>>,
+) -> Result<(), Error> {
+    let src = source(b, path)?;
+    let title = b.title.as_deref().filter(|t| !t.is_empty());
+    match src.kind.as_deref().unwrap_or_default() {
+        "base64" => {
+            let media_type = source_field(&src.media_type, path, "media_type")?;
+            let data = source_field(&src.data, path, "data")?;
+            let filename = title.unwrap_or(if media_type == "application/pdf" {
+                "document.pdf"
+            } else {
+                "document"
+            });
+            parts.push(OaPart::File {
+                file: OaFile {
+                    filename,
+                    file_data: DataUrl::Base64 { media_type, data },
+                },
+            });
+        }
+        "text" => {
+            let data = source_field(&src.data, path, "data")?;
+            let text = match title {
+                Some(t) => Cow::Owned(format!("{t}\n\n{data}")),
+                None => Cow::Borrowed(data),
+            };
+            parts.push(OaPart::Text { text });
+        }
+        "content" => match &src.content {
+            Some(Content::Text(s)) => parts.push(OaPart::Text {
+                text: Cow::Borrowed(s.as_str()),
+            }),
+            Some(Content::Blocks(blocks)) => {
+                for (k, blk) in blocks.iter().enumerate() {
+                    let p = format!("{path}.source.content[{k}]");
+                    match blk.kind.as_str() {
+                        "text" => parts.push(OaPart::Text {
+                            text: Cow::Borrowed(required_text(blk, &p)?),
+                        }),
+                        "image" => parts.push(image_part(blk, &p)?),
+                        _ => {}
+                    }
+                }
+            }
+            None => {}
+        },
+        "url" => {
+            let url = source_field(&src.url, path, "url")?;
+            parts.push(OaPart::Text {
+                text: Cow::Owned(format!("[document: {url}]")),
+            });
+        }
+        other => {
+            return Err(Error::InvalidRequest(format!(
+                "invalid request: `{path}.source.type`: document source {other:?} is not \
+                 supported by OpenAI-compatible providers"
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// One `tool_result` → a `tool` message. Its text blocks are joined; its images (and files)
+/// are appended to `parts`, the user message that follows the tool messages, after a short
+/// label naming the call. `is_error` results are prefixed with `Error: ` so the model can
+/// tell a failure from output (OpenAI tool messages have no error flag).
+fn tool_result<'b>(
+    b: &'b Block<'b>,
+    path: &str,
+    parts: &mut Vec<OaPart<'b>>,
+) -> Result<OaMessage<'b>, Error> {
+    let id = b.tool_use_id.as_deref().ok_or_else(|| {
+        Error::InvalidRequest(format!(
+            "invalid request: `{path}.tool_use_id`: missing field `tool_use_id`"
+        ))
+    })?;
+    let mut texts: Vec<Cow<'b, str>> = Vec::new();
+    let mut media: Vec<OaPart<'b>> = Vec::new();
+    match &b.content {
+        Some(BlockContent::Text(s)) => texts.push(Cow::Borrowed(s.as_str())),
+        Some(BlockContent::Blocks(blocks)) => {
+            for (k, blk) in blocks.iter().enumerate() {
+                let p = format!("{path}.content[{k}]");
+                match blk.kind.as_str() {
+                    "text" => texts.push(Cow::Borrowed(required_text(blk, &p)?)),
+                    "image" => media.push(image_part(blk, &p)?),
+                    "document" => {
+                        let mut doc = Vec::new();
+                        document_parts(blk, &p, &mut doc)?;
+                        for part in doc {
+                            match part {
+                                OaPart::Text { text } => texts.push(text),
+                                other => media.push(other),
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Some(BlockContent::Other) => {
+            return Err(Error::InvalidRequest(format!(
+                "invalid request: `{path}.content`: expected a string or an array of content \
+                 blocks"
+            )))
+        }
+        None => {}
+    }
+    let mut text = match texts.len() {
+        0 => Cow::Borrowed(""),
+        1 => texts.pop().unwrap_or_default(),
+        _ => Cow::Owned(texts.join(TOOL_RESULT_JOIN)),
+    };
+    if !media.is_empty() {
+        parts.push(OaPart::Text {
+            text: Cow::Owned(format!("[attachments from the result of tool call {id}]")),
+        });
+        parts.append(&mut media);
+        if text.is_empty() {
+            text = Cow::Borrowed("[the result's attachments follow in the next user message]");
+        }
+    }
+    if b.is_error == Some(true) {
+        text = if text.is_empty() {
+            Cow::Borrowed("Error")
+        } else {
+            Cow::Owned(format!("Error: {text}"))
+        };
+    }
+    let mut msg = OaMessage::new("tool", OaContent::Text(text));
+    msg.tool_call_id = Some(id);
+    Ok(msg)
+}
+
+/// An assistant turn: text blocks joined into `content` (`null` when there are tool calls and
+/// no text), `tool_use` → `tool_calls` with the input's JSON text verbatim as `arguments`,
+/// thinking → `reasoning_content` (DeepSeek requires it back on tool-call turns).
+fn assistant_message<'b>(
+    content: &'b Content<'b>,
+    i: usize,
+    send_reasoning: bool,
+) -> Result<OaMessage<'b>, Error> {
+    let blocks = match content {
+        Content::Text(s) => {
+            return Ok(OaMessage::new(
+                "assistant",
+                OaContent::Text(Cow::Borrowed(s.as_str())),
+            ))
+        }
+        Content::Blocks(blocks) => blocks,
+    };
+    let mut texts = Vec::new();
+    let mut thinking = Vec::new();
+    let mut tool_calls = Vec::new();
+    for (j, b) in blocks.iter().enumerate() {
+        let path = format!("messages[{i}].content[{j}]");
+        match b.kind.as_str() {
+            "text" => {
+                let t = required_text(b, &path)?;
+                if !t.is_empty() {
+                    texts.push(t);
+                }
+            }
+            "thinking" => {
+                if let Some(t) = b.thinking.as_deref().filter(|t| !t.is_empty()) {
+                    thinking.push(t);
+                }
+            }
+            "tool_use" => {
+                let missing = |field: &str| {
+                    Error::InvalidRequest(format!(
+                        "invalid request: `{path}.{field}`: missing field `{field}`"
+                    ))
+                };
+                tool_calls.push(OaToolCall {
+                    id: b.id.as_deref().ok_or_else(|| missing("id"))?,
+                    kind: "function",
+                    function: OaFunctionCall {
+                        name: b.name.as_deref().ok_or_else(|| missing("name"))?,
+                        arguments: b.input.map_or("{}", RawValue::get),
+                    },
+                });
+            }
+            // redacted_thinking is opaque Anthropic ciphertext; server-tool echoes have no
+            // OpenAI form.
+            _ => {}
+        }
+    }
+    let content = match join(&texts, ASSISTANT_JOIN) {
+        Some(t) => OaContent::Text(t),
+        None if tool_calls.is_empty() => OaContent::Text(Cow::Borrowed("")),
+        None => OaContent::Null(()),
+    };
+    let mut msg = OaMessage::new("assistant", content);
+    msg.tool_calls = tool_calls;
+    if send_reasoning {
+        msg.reasoning_content = join(&thinking, ASSISTANT_JOIN);
+    }
+    Ok(msg)
+}
+
+/// Custom tools → functions. Server tools (a `type` other than `custom`) cannot run on an
+/// OpenAI-compatible upstream and are dropped; beta fields are never read.
+fn tools<'b>(tools: &'b [Tool<'b>]) -> Result<Vec<OaTool<'b>>, Error> {
+    let mut out = Vec::with_capacity(tools.len());
+    for (k, t) in tools.iter().enumerate() {
+        if t.kind.as_deref().is_some_and(|k| k != "custom") {
+            continue;
+        }
+        let missing = |field: &str| {
+            Error::InvalidRequest(format!(
+                "invalid request: `tools[{k}].{field}`: missing field `{field}`"
+            ))
+        };
+        out.push(OaTool {
+            kind: "function",
+            function: OaFunction {
+                name: t.name.as_deref().ok_or_else(|| missing("name"))?,
+                description: t.description.as_deref(),
+                parameters: t.input_schema.ok_or_else(|| missing("input_schema"))?,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// `tool_choice` → (`tool_choice`, `parallel_tool_calls`). A forced tool that is not among the
+/// translated tools (a dropped server tool) falls back to the default (`auto`).
+fn tool_choice<'b>(
+    tc: &'b ToolChoice<'b>,
+    tools: &[OaTool<'b>],
+) -> Result<(Option<OaToolChoice<'b>>, Option<bool>), Error> {
+    let parallel = (tc.disable_parallel_tool_use == Some(true)).then_some(false);
+    let choice = match tc.kind.as_str() {
+        "auto" => Some(OaToolChoice::Mode("auto")),
+        "any" => Some(OaToolChoice::Mode("required")),
+        "none" => Some(OaToolChoice::Mode("none")),
+        "tool" => {
+            let name = tc.name.as_deref().ok_or_else(|| {
+                Error::InvalidRequest(
+                    "invalid request: `tool_choice.name`: missing field `name`".to_owned(),
+                )
+            })?;
+            tools
+                .iter()
+                .any(|t| t.function.name == name)
+                .then_some(OaToolChoice::Function {
+                    kind: "function",
+                    function: OaChoiceName { name },
+                })
+        }
+        other => {
+            return Err(Error::InvalidRequest(format!(
+                "invalid request: `tool_choice.type`: unknown tool_choice type {other:?}"
+            )))
+        }
+    };
+    Ok((choice, parallel))
+}
+
+/// `thinking` → `reasoning_effort`: an enabled budget maps ≤1024 → low, ≤8192 → medium, else
+/// high; adaptive thinking maps `output_config.effort` (low → low, medium → medium,
+/// high/xhigh/max → high; medium when absent). Disabled or absent thinking sends nothing.
+fn reasoning_effort<'b>(req: &Request<'b>, opts: &Options) -> Option<Cow<'b, str>> {
+    match &opts.reasoning_effort {
+        Some(ReasoningOption::Enabled(false)) => return None,
+        Some(ReasoningOption::Fixed(v)) => return Some(Cow::Owned(v.clone())),
+        _ => {}
+    }
+    let thinking = req.thinking.as_ref()?;
+    let effort = match thinking.kind.as_str() {
+        "enabled" => match thinking.budget_tokens {
+            Some(b) if b <= 1024 => "low",
+            Some(b) if b <= 8192 => "medium",
+            Some(_) => "high",
+            None => "medium",
+        },
+        "adaptive" => match req.output_config.as_ref().and_then(|o| o.effort.as_deref()) {
+            Some("low") => "low",
+            Some("high" | "xhigh" | "max") => "high",
+            _ => "medium",
+        },
+        _ => return None,
+    };
+    Some(Cow::Borrowed(effort))
+}
+
+#[cfg(test)]
+#[path = "tests/request.rs"]
+mod tests;

@@ -1,0 +1,639 @@
+//! The gateway when things go wrong, end to end through the real binary: upstream HTTP
+//! errors and broken streams, fallback, pings and client disconnects, bad input, and auth.
+//! Every failure must reach the client as an Anthropic-shaped error (a JSON body, or an
+//! `error` event once a stream has started), and the server must keep serving.
+
+mod gateway_common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use ccr_tests::mock::TEXT_ANSWER;
+use ccr_tests::{fixtures, MockUpstream, Proxy, ProxyOptions};
+use futures::StreamExt;
+use gateway_common::*;
+use serde_json::{json, Value};
+
+fn start(mock: &MockUpstream) -> Proxy {
+    Proxy::start(ProxyOptions::new(fixtures::mock_provider_config(
+        mock, "text",
+    )))
+}
+
+/// A plain request still works.
+async fn still_serving(proxy: &Proxy) {
+    let answer = post(proxy, &request("mock,text", false)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(text_of(&answer.json()), TEXT_ANSWER);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_http_errors_map_to_anthropic_errors() {
+    let mock = MockUpstream::start();
+    let proxy = start(&mock);
+    let cases = [
+        ("error-400", 400, "invalid_request_error"),
+        ("error-401", 401, "authentication_error"),
+        ("error-404", 404, "not_found_error"),
+        ("error-413", 413, "request_too_large"),
+        ("error-429", 429, "rate_limit_error"),
+        ("error-500", 500, "api_error"),
+        ("error-503", 529, "overloaded_error"),
+    ];
+    for stream in [false, true] {
+        for (model, status, error_type) in cases {
+            let what = format!("{model} stream={stream}");
+            let answer = post(&proxy, &request(&format!("mock,{model}"), stream)).await;
+            // A streaming request whose upstream fails before answering gets a plain HTTP
+            // error, not a 200 stream (so the client can retry).
+            assert_eq!(
+                answer.header("content-type"),
+                Some("application/json"),
+                "{what}: {}",
+                answer.text
+            );
+            let message = assert_error(&answer, status, error_type);
+            assert!(!message.is_empty(), "{what}");
+            match status {
+                429 => {
+                    assert_eq!(answer.header("retry-after"), Some("1"), "{what}");
+                    assert_ne!(answer.header("x-should-retry"), Some("false"), "{what}");
+                }
+                400..=499 => {
+                    assert_eq!(answer.header("x-should-retry"), Some("false"), "{what}")
+                }
+                _ => assert_ne!(answer.header("x-should-retry"), Some("false"), "{what}"),
+            }
+        }
+        // The upstream's wording is kept.
+        let answer = post(&proxy, &request("mock,error-401", stream)).await;
+        let message = assert_error(&answer, 401, "authentication_error");
+        assert!(message.contains("Incorrect API key"), "{message}");
+
+        // Context overflow becomes the message Claude Code compacts on.
+        let answer = post(&proxy, &request("mock,context-length", stream)).await;
+        let message = assert_error(&answer, 400, "invalid_request_error");
+        assert!(
+            message.contains("prompt is too long"),
+            "stream={stream}: {message}"
+        );
+    }
+    still_serving(&proxy).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_upstreams_end_in_anthropic_errors() {
+    let mock = MockUpstream::start();
+    let proxy = start(&mock);
+
+    // An error event in the middle of the stream: 200, the text so far, then one `error`
+    // event and nothing after it.
+    let (status, _, events) = post_stream(&proxy, &request("mock,midstream-error", true)).await;
+    assert_eq!(status, 200);
+    let s = check_stream(&events);
+    let error = s.error.expect("an error event");
+    assert_eq!(error["error"]["type"], "api_error", "{error}");
+    assert_eq!(events.last().unwrap().event.as_deref(), Some("error"));
+    assert_eq!(text_of(&s.message), "Hello from");
+    // Non-streaming, the same upstream answers 200 with an error object (OpenRouter does).
+    let answer = post(&proxy, &request("mock,midstream-error", false)).await;
+    assert_error(&answer, 500, "api_error");
+
+    // The connection is cut mid-stream: an error event ends the stream.
+    let (status, _, events) = post_stream(&proxy, &request("mock,drop", true)).await;
+    assert_eq!(status, 200);
+    let s = check_stream(&events);
+    let error = s.error.expect("an error event after the cut");
+    assert_eq!(error["error"]["type"], "api_error", "{error}");
+    assert_eq!(text_of(&s.message), "Hello from");
+    // ...and cut in the middle of a JSON body: 502.
+    let answer = post(&proxy, &request("mock,drop", false)).await;
+    assert_error(&answer, 502, "api_error");
+
+    // Malformed JSON / a malformed chunk.
+    let answer = post(&proxy, &request("mock,malformed", false)).await;
+    assert!(
+        [500, 502].contains(&answer.status),
+        "malformed body: {} {}",
+        answer.status,
+        answer.text
+    );
+    assert_error_body(&answer.json(), "api_error");
+    let (status, _, events) = post_stream(&proxy, &request("mock,malformed", true)).await;
+    assert_eq!(status, 200);
+    let s = check_stream(&events);
+    let error = s.error.expect("an error event for the malformed chunk");
+    assert_eq!(error["error"]["type"], "api_error", "{error}");
+
+    // The upstream closes without answering: 502 before any event.
+    for stream in [false, true] {
+        let answer = post(&proxy, &request("mock,drop-early", stream)).await;
+        assert_eq!(answer.header("content-type"), Some("application/json"));
+        assert_error(&answer, 502, "api_error");
+    }
+
+    // A provider nobody listens on.
+    let mut config = fixtures::mock_provider_config(&mock, "text");
+    let dead_port = ccr_tests::free_port();
+    config["Providers"].as_array_mut().unwrap().push(json!({
+        "name": "dead",
+        "api_base_url": format!("http://127.0.0.1:{dead_port}/v1/chat/completions"),
+        "api_key": "sk-dead",
+        "models": ["text"]
+    }));
+    let proxy2 = Proxy::start(ProxyOptions::new(config));
+    for stream in [false, true] {
+        let answer = post(&proxy2, &request("dead,text", stream)).await;
+        assert_error(&answer, 502, "api_error");
+    }
+    still_serving(&proxy2).await;
+    still_serving(&proxy).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pings_flow_while_the_upstream_is_silent() {
+    let mock = MockUpstream::start();
+    let mut config = fixtures::mock_provider_config(&mock, "text");
+    config["PING_INTERVAL_MS"] = json!(100);
+    let proxy = Proxy::start(ProxyOptions::new(config));
+
+    let (status, _, events) = post_stream(&proxy, &request("mock,slow-stream-400", true)).await;
+    assert_eq!(status, 200);
+    let s = check_stream(&events);
+    assert!(s.error.is_none());
+    assert_eq!(text_of(&s.message), TEXT_ANSWER);
+    assert!(s.pings >= 2, "expected pings during 400 ms silences: {events:?}");
+    // The first silence is between the role chunk (message_start) and the first text.
+    let names: Vec<&str> = events.iter().filter_map(|e| e.event.as_deref()).collect();
+    let first_delta = names
+        .iter()
+        .position(|n| *n == "content_block_delta")
+        .unwrap();
+    assert!(
+        names[..first_delta].contains(&"ping"),
+        "a ping before the first text: {names:?}"
+    );
+    for e in events.iter().filter(|e| e.event.as_deref() == Some("ping")) {
+        assert_eq!(e.json().unwrap(), json!({"type": "ping"}));
+    }
+    // Tool streams too.
+    let (status, _, events) =
+        post_stream(&proxy, &request("mock,tools-slow-stream-300", true)).await;
+    assert_eq!(status, 200);
+    let s = check_stream(&events);
+    assert!(s.pings >= 1);
+    assert_eq!(s.message["stop_reason"], "tool_use");
+    assert_eq!(s.message["content"][1]["input"], json!({"tz": "UTC"}));
+}
+
+/// A hand-rolled upstream on a raw socket, so the test can see its connection close: it
+/// answers one chat completion with a stream that sends a chunk every 100 ms for 30 s, and
+/// reports on `closed` when the proxy hangs up.
+fn endless_upstream() -> (u16, mpsc::Receiver<&'static str>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((mut socket, _)) = listener.accept() else {
+            return;
+        };
+        let _ = tx.send("connected");
+        // Read the request: head, then content-length bytes.
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 65536];
+        let head_end = loop {
+            let n = socket.read(&mut chunk).unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + length {
+            let n = socket.read(&mut chunk).unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let send_chunk = |socket: &mut TcpStream, data: &str| {
+            let event = format!("data: {data}\n\n");
+            let framed = format!("{:x}\r\n{event}\r\n", event.len());
+            socket.write_all(framed.as_bytes()).and_then(|_| socket.flush())
+        };
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        if socket.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let first = r#"{"id":"chatcmpl-raw","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"Hello"},"finish_reason":null}]}"#;
+        let more = r#"{"id":"chatcmpl-raw","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" again"},"finish_reason":null}]}"#;
+        if send_chunk(&mut socket, first).is_err() {
+            return;
+        }
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            // EOF on read: the proxy closed its side.
+            match socket.read(&mut chunk) {
+                Ok(0) => {
+                    let _ = tx.send("closed");
+                    return;
+                }
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => {
+                    let _ = tx.send("closed");
+                    return;
+                }
+            }
+            if send_chunk(&mut socket, more).is_err() {
+                let _ = tx.send("closed");
+                return;
+            }
+        }
+        let _ = tx.send("still open after 30 s");
+    });
+    (port, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_disconnect_mid_stream_cancels_the_upstream_call() {
+    let mock = MockUpstream::start();
+    let (raw_port, upstream) = endless_upstream();
+    let mut config = fixtures::mock_provider_config(&mock, "text");
+    config["Providers"].as_array_mut().unwrap().push(json!({
+        "name": "raw",
+        "api_base_url": format!("http://127.0.0.1:{raw_port}/v1/chat/completions"),
+        "api_key": "sk-raw",
+        "models": ["endless"]
+    }));
+    let proxy = Proxy::start(ProxyOptions::new(config));
+
+    // Through the mock: read the first bytes of a slow stream, then hang up.
+    let response = proxy
+        .post_messages(&request("mock,slow-stream-300", true))
+        .await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    let first = tokio::time::timeout(PATIENCE, body.next())
+        .await
+        .expect("a first event in time")
+        .expect("a first chunk")
+        .expect("readable");
+    assert!(
+        String::from_utf8_lossy(&first).starts_with("event: message_start"),
+        "{}",
+        String::from_utf8_lossy(&first)
+    );
+    drop(body);
+    still_serving(&proxy).await;
+
+    // Through the raw upstream: the proxy must hang up on the upstream once the client is
+    // gone, or an abandoned answer keeps generating (and billing) upstream.
+    let response = proxy.post_messages(&request("raw,endless", true)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        upstream.recv_timeout(PATIENCE).expect("upstream contacted"),
+        "connected"
+    );
+    let mut body = response.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("again") {
+        let chunk = tokio::time::timeout(PATIENCE, body.next())
+            .await
+            .expect("events in time")
+            .expect("stream open")
+            .expect("readable");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    drop(body);
+    let verdict = tokio::task::spawn_blocking(move || upstream.recv_timeout(PATIENCE))
+        .await
+        .unwrap();
+    assert_eq!(
+        verdict,
+        Ok("closed"),
+        "the upstream connection should be closed after the client left"
+    );
+    still_serving(&proxy).await;
+    // The request is logged as abandoned by the client.
+    eventually("a status=499 log line", || async {
+        proxy.logs().contains("status=499").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fallback_answers_when_the_primary_fails() {
+    let mock = MockUpstream::start();
+    let mut config = fixtures::mock_provider_config(&mock, "error-503");
+    let models = config["Providers"][0]["models"].clone();
+    config["Providers"].as_array_mut().unwrap().push(json!({
+        "name": "mock2",
+        "api_base_url": mock.chat_url(),
+        "api_key": "sk-mock2",
+        "models": models
+    }));
+    config["Router"]["think"] = json!("mock,error-500");
+    config["fallback"] = json!({
+        "default": ["mock2,text"],
+        "think": ["mock2,error-503"]
+    });
+    let proxy = Proxy::start(ProxyOptions::new(config));
+
+    let upstream_calls = |mock: &MockUpstream| -> Vec<(String, String)> {
+        mock.requests()
+            .iter()
+            .map(|r| {
+                (
+                    r.body["model"].as_str().unwrap_or("").to_string(),
+                    r.header("authorization").unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    let expected = vec![
+        ("error-503".to_string(), "Bearer sk-mock".to_string()),
+        ("text".to_string(), "Bearer sk-mock2".to_string()),
+    ];
+
+    // Router.default fails with 503: the fallback answers.
+    mock.clear_requests();
+    let answer = post(&proxy, &request("claude-sonnet-4-5", false)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(text_of(&answer.json()), TEXT_ANSWER);
+    assert_eq!(upstream_calls(&mock), expected);
+
+    mock.clear_requests();
+    let (status, _, events) = post_stream(&proxy, &request("claude-sonnet-4-5", true)).await;
+    assert_eq!(status, 200);
+    let s = check_stream(&events);
+    assert!(s.error.is_none());
+    assert_eq!(text_of(&s.message), TEXT_ANSWER);
+    assert_eq!(upstream_calls(&mock), expected);
+
+    // Explicit routes use the default fallback list: 429 and unreachable fall back...
+    for model in ["error-429", "drop-early"] {
+        mock.clear_requests();
+        let answer = post(&proxy, &request(&format!("mock,{model}"), false)).await;
+        assert_eq!(answer.status, 200, "{model}: {}", answer.text);
+        assert_eq!(mock.request_count(), 2, "{model}");
+        assert_eq!(last_upstream_model(&mock).as_deref(), Some("text"));
+    }
+    // ...a client error does not (another provider would refuse it too).
+    mock.clear_requests();
+    let answer = post(&proxy, &request("mock,error-400", false)).await;
+    assert_error(&answer, 400, "invalid_request_error");
+    assert_eq!(mock.request_count(), 1);
+
+    // When the fallback fails too, the client gets the last error.
+    mock.clear_requests();
+    let mut body = request("claude-sonnet-4-5", false);
+    body["thinking"] = json!({"type": "enabled", "budget_tokens": 2048});
+    let answer = post(&proxy, &body).await;
+    assert_error(&answer, 529, "overloaded_error");
+    let models: Vec<String> = upstream_calls(&mock).into_iter().map(|(m, _)| m).collect();
+    assert_eq!(models, ["error-500", "error-503"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_anthropic_4xx_and_the_server_keeps_serving() {
+    let mock = MockUpstream::start();
+    let proxy = start(&mock);
+    let json_headers = [("content-type", "application/json"), ("anthropic-version", "2023-06-01")];
+
+    let nested = format!(
+        r#"{{"model":"mock,text","max_tokens":5,"messages":[{{"role":"user","content":"hi"}}],"x":{}{}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let mut invalid_utf8 =
+        br#"{"model":"mock,text","max_tokens":5,"messages":[{"role":"user","content":""#.to_vec();
+    invalid_utf8.extend_from_slice(&[0xff, 0xfe, 0xc3]);
+    invalid_utf8.extend_from_slice(br#""}]}"#);
+
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("invalid JSON", b"{\"model\": \"mock,text\", ".to_vec(), "JSON"),
+        ("empty body", Vec::new(), "empty"),
+        ("not an object", b"[1, 2]".to_vec(), "object"),
+        ("null", b"null".to_vec(), "object"),
+        (
+            "model is a number",
+            br#"{"model":3,"max_tokens":5,"messages":[]}"#.to_vec(),
+            "model",
+        ),
+        (
+            "messages is an object",
+            br#"{"model":"mock,text","max_tokens":5,"messages":{}}"#.to_vec(),
+            "messages",
+        ),
+        (
+            "missing model",
+            br#"{"max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#.to_vec(),
+            "model",
+        ),
+        (
+            "missing messages",
+            br#"{"model":"mock,text","max_tokens":5}"#.to_vec(),
+            "messages",
+        ),
+        (
+            "bad role",
+            br#"{"model":"mock,text","max_tokens":5,"messages":[{"role":"robot","content":"hi"}]}"#
+                .to_vec(),
+            "role",
+        ),
+        (
+            "max_tokens is a string",
+            br#"{"model":"mock,text","max_tokens":"5","messages":[{"role":"user","content":"hi"}]}"#
+                .to_vec(),
+            "max_tokens",
+        ),
+        (
+            "stream is a string",
+            br#"{"model":"mock,text","max_tokens":5,"stream":"yes","messages":[{"role":"user","content":"hi"}]}"#
+                .to_vec(),
+            "stream",
+        ),
+        ("nested 100000 deep", nested.into_bytes(), "nested too deeply"),
+        ("invalid UTF-8", invalid_utf8, ""),
+    ];
+    let calls = mock.request_count();
+    for (what, body, needle) in &cases {
+        let answer = post_raw(&proxy, "/v1/messages", body.clone(), &json_headers).await;
+        let message = assert_error(&answer, 400, "invalid_request_error");
+        assert!(
+            message.contains(needle),
+            "{what}: message should mention {needle:?}: {message}"
+        );
+        assert_eq!(answer.header("content-type"), Some("application/json"), "{what}");
+        assert_eq!(answer.header("x-should-retry"), Some("false"), "{what}");
+        let answer = post_raw(&proxy, "/v1/messages/count_tokens", body.clone(), &json_headers).await;
+        if *what == "max_tokens is a string" || *what == "stream is a string" {
+            // count_tokens has no max_tokens/stream: those fields are not validated there.
+            continue;
+        }
+        assert_error(&answer, 400, "invalid_request_error");
+    }
+    assert_eq!(mock.request_count(), calls, "nothing bad reached the upstream");
+    still_serving(&proxy).await;
+
+    // A 40 MB body (over Anthropic's 32 MB limit), with a content-length...
+    let huge = {
+        let mut body = br#"{"model":"mock,text","max_tokens":5,"messages":[{"role":"user","content":""#.to_vec();
+        body.resize(body.len() + 40 * 1024 * 1024, b'a');
+        body.extend_from_slice(br#""}]}"#);
+        body
+    };
+    let answer = post_raw(&proxy, "/v1/messages", huge.clone(), &json_headers).await;
+    assert_error(&answer, 413, "request_too_large");
+    // ...and chunked, without one.
+    let pieces: Vec<Result<Vec<u8>, std::io::Error>> =
+        huge.chunks(1 << 20).map(|c| Ok(c.to_vec())).collect();
+    let answer = post_raw(
+        &proxy,
+        "/v1/messages",
+        reqwest::Body::wrap_stream(futures::stream::iter(pieces)),
+        &json_headers,
+    )
+    .await;
+    assert_error(&answer, 413, "request_too_large");
+    let answer = post_raw(&proxy, "/v1/messages/count_tokens", huge, &json_headers).await;
+    assert_error(&answer, 413, "request_too_large");
+    still_serving(&proxy).await;
+
+    // Unknown paths and methods.
+    for path in ["/v1/nope", "/v2/messages", "/api/hello", "/v1/messages/batches"] {
+        let answer = get(&proxy, path, &[]).await;
+        assert_error(&answer, 404, "not_found_error");
+        let answer = post_raw(&proxy, path, b"{}".to_vec(), &json_headers).await;
+        assert_error(&answer, 404, "not_found_error");
+    }
+    // A known path with the wrong method is still answered in Anthropic's shape.
+    let answer = get(&proxy, "/v1/messages", &[]).await;
+    assert!(
+        [404, 405].contains(&answer.status),
+        "GET /v1/messages: {} {}",
+        answer.status,
+        answer.text
+    );
+    let error_type = if answer.status == 404 {
+        "not_found_error"
+    } else {
+        "invalid_request_error"
+    };
+    assert!(
+        serde_json::from_str::<Value>(&answer.text).is_ok(),
+        "GET /v1/messages answered {} with a non-JSON body {:?}",
+        answer.status,
+        answer.text
+    );
+    assert_error_body(&answer.json(), error_type);
+
+    still_serving(&proxy).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apikey_guards_the_api_but_not_health() {
+    let mock = MockUpstream::start();
+    let mut config = fixtures::mock_provider_config(&mock, "text");
+    config["APIKEY"] = json!("inbound-secret-9f3a");
+    let proxy = Proxy::start(ProxyOptions::new(config));
+    let body = serde_json::to_vec(&request("mock,text", false)).unwrap();
+    let json = ("content-type", "application/json");
+
+    let calls = mock.request_count();
+    for headers in [
+        vec![json],
+        vec![json, ("x-api-key", "wrong")],
+        vec![json, ("authorization", "Bearer wrong")],
+        vec![json, ("x-api-key", "")],
+        vec![json, ("authorization", "Basic aW5ib3VuZC1zZWNyZXQtOWYzYQ==")],
+    ] {
+        let answer = post_raw(&proxy, "/v1/messages", body.clone(), &headers).await;
+        assert_error(&answer, 401, "authentication_error");
+        let answer = post_raw(&proxy, "/v1/messages/count_tokens", body.clone(), &headers).await;
+        assert_error(&answer, 401, "authentication_error");
+        let answer = get(&proxy, "/v1/models", &headers[1..]).await;
+        assert_error(&answer, 401, "authentication_error");
+    }
+    assert_eq!(mock.request_count(), calls, "no upstream call without the key");
+
+    for key_header in [
+        ("x-api-key", "inbound-secret-9f3a"),
+        ("authorization", "Bearer inbound-secret-9f3a"),
+    ] {
+        let answer = post_raw(&proxy, "/v1/messages", body.clone(), &[json, key_header]).await;
+        assert_eq!(answer.status, 200, "{key_header:?}: {}", answer.text);
+        assert_eq!(text_of(&answer.json()), TEXT_ANSWER);
+        let up = mock.last_request().unwrap();
+        assert_eq!(up.header("authorization"), Some("Bearer sk-mock"));
+        assert_eq!(up.header("x-api-key"), None);
+        assert_eq!(get(&proxy, "/v1/models", &[key_header]).await.status, 200);
+        let answer = post_raw(&proxy, "/v1/messages/count_tokens", body.clone(), &[json, key_header]).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
+    // The harness adds x-api-key itself.
+    let (status, _, events) = post_stream(&proxy, &request("mock,text", true)).await;
+    assert_eq!(status, 200);
+    check_stream(&events);
+
+    // No key needed for / and /health.
+    assert_eq!(get(&proxy, "/", &[]).await.status, 200);
+    let h = get(&proxy, "/health", &[]).await;
+    assert_eq!(h.status, 200);
+    assert!(
+        !h.text.contains("inbound-secret-9f3a") && !h.text.contains("sk-mock\""),
+        "/health must not show secrets: {}",
+        h.text
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_apikey_browser_origins_are_refused() {
+    let mock = MockUpstream::start();
+    let proxy = start(&mock);
+    let body = serde_json::to_vec(&request("mock,text", false)).unwrap();
+    let json = ("content-type", "application/json");
+
+    let calls = mock.request_count();
+    for origin in ["https://evil.example", "http://localhost:1", "null"] {
+        let headers = [json, ("origin", origin)];
+        let answer = post_raw(&proxy, "/v1/messages", body.clone(), &headers).await;
+        let message = assert_error(&answer, 403, "permission_error");
+        assert!(message.contains(origin), "{message}");
+        let answer = post_raw(&proxy, "/v1/messages/count_tokens", body.clone(), &headers).await;
+        assert_error(&answer, 403, "permission_error");
+        let answer = get(&proxy, "/v1/models", &headers[1..]).await;
+        assert_error(&answer, 403, "permission_error");
+    }
+    assert_eq!(mock.request_count(), calls);
+
+    let own = [
+        format!("http://127.0.0.1:{}", proxy.port()),
+        format!("http://localhost:{}", proxy.port()),
+    ];
+    for origin in &own {
+        let answer = post_raw(&proxy, "/v1/messages", body.clone(), &[json, ("origin", origin)]).await;
+        assert_eq!(answer.status, 200, "{origin}: {}", answer.text);
+    }
+    // No Origin (Claude Code, curl): allowed.
+    let answer = post_raw(&proxy, "/v1/messages", body, &[json]).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+}
