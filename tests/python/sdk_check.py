@@ -77,7 +77,9 @@ def check_message_envelope(message, model: str) -> None:
     expect(message.type == "message", f"type {message.type!r}")
     expect(message.role == "assistant", f"role {message.role!r}")
     expect(isinstance(message.id, str) and message.id, f"id {message.id!r}")
-    expect(message.model == model, f"model {message.model!r}, want {model!r}")
+    # ccr reports the model it routed to ("text"); echoing the requested "mock,text" is fine too.
+    routed = model.split(",", 1)[-1]
+    expect(message.model in (model, routed), f"model {message.model!r}, want {routed!r}")
     expect(message.usage.input_tokens > 0, f"usage.input_tokens {message.usage.input_tokens}")
     expect(message.usage.output_tokens > 0, f"usage.output_tokens {message.usage.output_tokens}")
 
@@ -258,12 +260,22 @@ class Checks:
                 f"the text before the error should arrive first, got {pieces!r}",
             )
             expect(str(err), "empty error message")
+            # An `event: error` in the stream: the SDK raises it with the event as the body.
+            body = getattr(err, "body", None)
+            expect(
+                isinstance(body, dict) and body.get("type") == "error",
+                f"{type(err).__name__} body {body!r}, want the Anthropic error event",
+            )
             return
         except Exception as err:  # noqa: BLE001
             raise CheckFailed(
                 f"raised {type(err).__name__} ({err}), want an anthropic.APIError"
             ) from err
         raise CheckFailed(f"the stream ended without an error; text {pieces!r}")
+
+    def midstream_error_non_stream(self):
+        """The non-streamed `midstream-error` is a 200 whose body is an OpenAI error object."""
+        self.expect_status_error("midstream-error", anthropic.InternalServerError, 500, stream=False)
 
     # ---- count_tokens ----------------------------------------------------------------------
 
@@ -299,6 +311,7 @@ ALL_CHECKS = [
     "error_500_stream",
     "error_400",
     "midstream_error",
+    "midstream_error_non_stream",
     "count_tokens",
 ]
 

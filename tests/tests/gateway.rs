@@ -649,12 +649,12 @@ async fn routing_picks_the_configured_model_per_scenario() {
     let body = request("MOCK,text", false);
     assert_eq!(routed(&proxy, &mock, &body).await, "text", "provider names ignore case");
 
-    // An unknown provider: an Anthropic-shaped 400 naming it and the known ones; no upstream
-    // call.
+    // An unknown provider: an Anthropic-shaped 404 not_found_error (host/src/server/error.rs
+    // maps RouteError::UnknownProvider so) naming it and the known ones; no upstream call.
     let calls = mock.request_count();
     for stream in [false, true] {
         let answer = post(&proxy, &request("nope,text", stream)).await;
-        let message = assert_error(&answer, 400, "invalid_request_error");
+        let message = assert_error(&answer, 404, "not_found_error");
         assert!(message.contains("nope"), "{message}");
         assert!(message.contains("mock"), "{message}");
         assert_eq!(answer.header("x-should-retry"), Some("false"));

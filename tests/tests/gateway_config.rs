@@ -142,7 +142,7 @@ async fn request_mix(proxy: &Proxy) -> usize {
     assert_eq!(status, 200);
     check_stream(&events);
     assert_eq!(post(proxy, &request("mock,error-429", false)).await.status, 429);
-    assert_eq!(post(proxy, &request("nope,text", false)).await.status, 400);
+    assert_eq!(post(proxy, &request("nope,text", false)).await.status, 404);
     let answer = post_raw(
         proxy,
         "/v1/messages",
@@ -210,7 +210,8 @@ async fn one_log_line_per_request_and_no_secrets() {
     };
     assert_eq!(count("status", "200"), 3, "{lines:#?}");
     assert_eq!(count("status", "429"), 1, "{lines:#?}");
-    assert_eq!(count("status", "400"), 2, "{lines:#?}");
+    assert_eq!(count("status", "400"), 1, "{lines:#?}");
+    assert_eq!(count("status", "404"), 1, "{lines:#?}");
     // The midstream error is recorded as a failed (502) stream.
     assert_eq!(count("status", "502"), 1, "{lines:#?}");
     assert_eq!(count("route", "explicit"), 4, "{lines:#?}");

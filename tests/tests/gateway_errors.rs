@@ -525,27 +525,52 @@ async fn bad_input_gets_anthropic_4xx_and_the_server_keeps_serving() {
         let answer = post_raw(&proxy, path, b"{}".to_vec(), &json_headers).await;
         assert_error(&answer, 404, "not_found_error");
     }
-    // A known path with the wrong method is still answered in Anthropic's shape.
-    let answer = get(&proxy, "/v1/messages", &[]).await;
-    assert!(
-        [404, 405].contains(&answer.status),
-        "GET /v1/messages: {} {}",
-        answer.status,
-        answer.text
-    );
-    let error_type = if answer.status == 404 {
-        "not_found_error"
-    } else {
-        "invalid_request_error"
-    };
-    assert!(
-        serde_json::from_str::<Value>(&answer.text).is_ok(),
-        "GET /v1/messages answered {} with a non-JSON body {:?}",
-        answer.status,
-        answer.text
-    );
-    assert_error_body(&answer.json(), error_type);
+    still_serving(&proxy).await;
+}
 
+/// Claude Code never does this, but any client that does (a browser, a probe, a misconfigured
+/// SDK) should get the same Anthropic-shaped error body as every other failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_method_on_a_known_path_is_an_anthropic_error() {
+    let mock = MockUpstream::start();
+    let proxy = start(&mock);
+    let json_headers = [("content-type", "application/json")];
+    for (method, path) in [
+        ("GET", "/v1/messages"),
+        ("PUT", "/v1/messages"),
+        ("GET", "/v1/messages/count_tokens"),
+        ("DELETE", "/v1/models"),
+        ("POST", "/health"),
+    ] {
+        let response = proxy
+            .client()
+            .request(method.parse().unwrap(), format!("{}{path}", proxy.base_url()))
+            .headers({
+                let mut h = reqwest::header::HeaderMap::new();
+                for &(k, v) in &json_headers {
+                    h.insert(k, v.parse().unwrap());
+                }
+                h
+            })
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        assert!(
+            [404, 405].contains(&status),
+            "{method} {path}: {status} {text}"
+        );
+        let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| {
+            panic!("{method} {path} answered {status} with a non-JSON body {text:?}")
+        });
+        let error_type = if status == 404 {
+            "not_found_error"
+        } else {
+            "invalid_request_error"
+        };
+        assert_error_body(&body, error_type);
+    }
     still_serving(&proxy).await;
 }
 

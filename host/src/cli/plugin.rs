@@ -90,7 +90,7 @@ pub fn check(file: &Path) -> anyhow::Result<ExitCode> {
     let shown = file.display();
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
-        Err(e) if file.is_dir() => bail!("{shown}: is a directory, not a .wasm file ({e})"),
+        Err(_) if file.is_dir() => bail!("{shown}: is a directory, not a .wasm file"),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("{shown}: no such file"),
         Err(e) => bail!("{shown}: cannot read: {e}"),
     };
@@ -176,7 +176,6 @@ pub fn new(
         }
         let content = text
             .replace("{{name}}", name)
-            .replace("{{name_snake}}", &name.replace('-', "_"))
             .replace("{{sdk_dependency}}", &sdk);
         std::fs::write(&target, content)
             .with_context(|| format!("writing {}", target.display()))?;
@@ -232,15 +231,15 @@ fn source_checkout() -> Option<PathBuf> {
         .then(|| repo.to_path_buf())
 }
 
-/// The `ccr-plugin-sdk` dependency line of a new Rust project: the checkout's SDK by path
-/// when running from a checkout, else the published version.
+/// The TOML value of a new Rust project's `ccr-plugin-sdk` dependency: the checkout's SDK by
+/// path when running from a checkout, else the published version.
 fn sdk_dependency() -> String {
     match source_checkout() {
         Some(repo) => format!(
-            "ccr-plugin-sdk = {{ path = \"{}\" }}",
-            repo.join("plugin-sdk").display()
+            "{{ path = \"{}\" }}",
+            repo.join("plugin-sdk").display().to_string().replace('\\', "/")
         ),
-        None => format!("ccr-plugin-sdk = \"{}\"", sdk_version()),
+        None => format!("\"{}\"", sdk_version()),
     }
 }
 
@@ -305,6 +304,10 @@ pub fn build(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         );
     };
     let wasm = match lang {
+        ProjectLang::Rust if dir.join("build.sh").is_file() => {
+            ensure_wasm_target()?;
+            build_with_script(&dir, &Tool::Elsewhere, "cargo", "https://rustup.rs")?
+        }
         ProjectLang::Rust => build_rust(&dir)?,
         ProjectLang::Js => build_with_script(&dir, &js_tool(&dir), "componentize-js", INSTALL_JS)?,
         ProjectLang::Python => {
@@ -380,8 +383,8 @@ fn which(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// JS and Python projects carry a `build.sh` (from the template) that knows the world and
-/// the tool's flags; run it with the tools folder we found.
+/// Template projects carry a `build.sh` that knows the world and the tool's flags and
+/// writes `NAME.wasm` in the project folder; run it with the tools folder we found.
 fn build_with_script(
     dir: &Path,
     tool: &Tool,

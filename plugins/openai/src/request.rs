@@ -313,11 +313,11 @@ fn parse(body: &[u8]) -> Result<Request<'_>, Error> {
             let mut de = serde_json::Deserializer::from_slice(body);
             match serde_path_to_error::deserialize::<_, Request>(&mut de) {
                 Err(e) if e.path().iter().next().is_some() => Err(Error::InvalidRequest(format!(
-                    "invalid request: `{}`: {}",
+                    "`{}`: {}",
                     e.path(),
                     e.inner()
                 ))),
-                _ => Err(Error::InvalidRequest(format!("invalid request: {first}"))),
+                _ => Err(Error::InvalidRequest(format!("{first}"))),
             }
         }
     }
@@ -510,7 +510,7 @@ fn build<'b>(req: &'b Request<'b>, model: &'b str, opts: &Options) -> Result<OaR
             }
             other => {
                 return Err(Error::InvalidRequest(format!(
-                    "invalid request: `messages[{i}].role`: unknown role {other:?} (expected \
+                    "`messages[{i}].role`: unknown role {other:?} (expected \
                      \"user\", \"assistant\" or \"system\")"
                 )))
             }
@@ -575,11 +575,9 @@ fn system_text<'b>(content: &'b Content<'b>, path: &str) -> Result<Option<Cow<'b
 }
 
 fn required_text<'b>(b: &'b Block<'b>, path: &str) -> Result<&'b str, Error> {
-    b.text.as_deref().ok_or_else(|| {
-        Error::InvalidRequest(format!(
-            "invalid request: `{path}.text`: missing field `text`"
-        ))
-    })
+    b.text
+        .as_deref()
+        .ok_or_else(|| Error::InvalidRequest(format!("`{path}.text`: missing field `text`")))
 }
 
 /// Joins borrowed texts, borrowing when there is only one.
@@ -639,10 +637,10 @@ fn source<'b>(b: &'b Block<'b>, path: &str) -> Result<&'b Source<'b>, Error> {
     match &b.source {
         Some(BlockSource::Source(src)) => Ok(src),
         Some(BlockSource::Other) => Err(Error::InvalidRequest(format!(
-            "invalid request: `{path}.source`: expected a source object"
+            "`{path}.source`: expected a source object"
         ))),
         None => Err(Error::InvalidRequest(format!(
-            "invalid request: `{path}.source`: missing field `source`"
+            "`{path}.source`: missing field `source`"
         ))),
     }
 }
@@ -650,9 +648,7 @@ fn source<'b>(b: &'b Block<'b>, path: &str) -> Result<&'b Source<'b>, Error> {
 /// A required source field.
 fn source_field<'b>(v: &'b Option<Str<'b>>, path: &str, field: &str) -> Result<&'b str, Error> {
     v.as_deref().ok_or_else(|| {
-        Error::InvalidRequest(format!(
-            "invalid request: `{path}.source.{field}`: missing field `{field}`"
-        ))
+        Error::InvalidRequest(format!("`{path}.source.{field}`: missing field `{field}`"))
     })
 }
 
@@ -666,7 +662,7 @@ fn image_part<'b>(b: &'b Block<'b>, path: &str) -> Result<OaPart<'b>, Error> {
         "url" => DataUrl::Url(source_field(&src.url, path, "url")?),
         other => {
             return Err(Error::InvalidRequest(format!(
-                "invalid request: `{path}.source.type`: image source {other:?} is not supported \
+                "`{path}.source.type`: image source {other:?} is not supported \
                  by OpenAI-compatible providers (use \"base64\" or \"url\")"
             )))
         }
@@ -735,7 +731,7 @@ fn document_parts<'b>(
         }
         other => {
             return Err(Error::InvalidRequest(format!(
-                "invalid request: `{path}.source.type`: document source {other:?} is not \
+                "`{path}.source.type`: document source {other:?} is not \
                  supported by OpenAI-compatible providers"
             )))
         }
@@ -753,9 +749,7 @@ fn tool_result<'b>(
     parts: &mut Vec<OaPart<'b>>,
 ) -> Result<OaMessage<'b>, Error> {
     let id = b.tool_use_id.as_deref().ok_or_else(|| {
-        Error::InvalidRequest(format!(
-            "invalid request: `{path}.tool_use_id`: missing field `tool_use_id`"
-        ))
+        Error::InvalidRequest(format!("`{path}.tool_use_id`: missing field `tool_use_id`"))
     })?;
     let mut texts: Vec<Cow<'b, str>> = Vec::new();
     let mut media: Vec<OaPart<'b>> = Vec::new();
@@ -783,7 +777,7 @@ fn tool_result<'b>(
         }
         Some(BlockContent::Other) => {
             return Err(Error::InvalidRequest(format!(
-                "invalid request: `{path}.content`: expected a string or an array of content \
+                "`{path}.content`: expected a string or an array of content \
                  blocks"
             )))
         }
@@ -851,9 +845,7 @@ fn assistant_message<'b>(
             }
             "tool_use" => {
                 let missing = |field: &str| {
-                    Error::InvalidRequest(format!(
-                        "invalid request: `{path}.{field}`: missing field `{field}`"
-                    ))
+                    Error::InvalidRequest(format!("`{path}.{field}`: missing field `{field}`"))
                 };
                 tool_calls.push(OaToolCall {
                     id: b.id.as_deref().ok_or_else(|| missing("id"))?,
@@ -891,9 +883,7 @@ fn tools<'b>(tools: &'b [Tool<'b>]) -> Result<Vec<OaTool<'b>>, Error> {
             continue;
         }
         let missing = |field: &str| {
-            Error::InvalidRequest(format!(
-                "invalid request: `tools[{k}].{field}`: missing field `{field}`"
-            ))
+            Error::InvalidRequest(format!("`tools[{k}].{field}`: missing field `{field}`"))
         };
         out.push(OaTool {
             kind: "function",
@@ -920,9 +910,7 @@ fn tool_choice<'b>(
         "none" => Some(OaToolChoice::Mode("none")),
         "tool" => {
             let name = tc.name.as_deref().ok_or_else(|| {
-                Error::InvalidRequest(
-                    "invalid request: `tool_choice.name`: missing field `name`".to_owned(),
-                )
+                Error::InvalidRequest("`tool_choice.name`: missing field `name`".to_owned())
             })?;
             tools
                 .iter()
@@ -934,7 +922,7 @@ fn tool_choice<'b>(
         }
         other => {
             return Err(Error::InvalidRequest(format!(
-                "invalid request: `tool_choice.type`: unknown tool_choice type {other:?}"
+                "`tool_choice.type`: unknown tool_choice type {other:?}"
             )))
         }
     };

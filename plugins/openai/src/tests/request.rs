@@ -564,7 +564,7 @@ fn path_tracking_survives_raw_values() {
             "tools":[{"name":"b","input_schema":{"type":"object"}}],"temperature":"hot"}"#,
     );
     assert!(
-        msg.starts_with("invalid request: `temperature`: invalid type: string"),
+        msg.starts_with("`temperature`: invalid type: string"),
         "{msg}"
     );
     let msg = translate_err(
@@ -572,7 +572,7 @@ fn path_tracking_survives_raw_values() {
     );
     assert_eq!(
         msg,
-        "invalid request: `messages[0].content[0].content`: invalid type: integer `3`, expected a \
+        "`messages[0].content[0].content`: invalid type: integer `3`, expected a \
          string or an array of content blocks at line 1 column 90"
     );
 }

@@ -1,0 +1,69 @@
+//! The load benchmark's harness runs (tiny setting, claude-code-router skipped). Its figures
+//! are not checked: benchmarks are never part of the suite's pass/fail, only the harness is.
+
+use std::process::Command;
+
+use ccr_tests::proxy::ccr_binary;
+
+#[test]
+fn loadbench_runs_on_a_tiny_setting_and_prints_its_table() {
+    let ccr = ccr_binary();
+    assert!(
+        ccr.exists(),
+        "ccr binary not found at {}: build it first: cargo build -p ccr (or set CCR_BIN)",
+        ccr.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results.md");
+    let markdown = dir.path().join("BENCHMARKS.md");
+    std::fs::write(
+        &markdown,
+        "# Benchmarks\n\nbefore\n<!-- loadbench:begin -->\nold results\n<!-- loadbench:end -->\nafter\n",
+    )
+    .unwrap();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_loadbench"))
+        .args(["--duration-ms", "300", "--warmup-ms", "100"])
+        .args(["--concurrency", "1,4", "--sizes", "20000", "--skip-ccr"])
+        .arg("--ccr-bin")
+        .arg(&ccr)
+        .arg("--mock-bin")
+        .arg(env!("CARGO_BIN_EXE_mock-upstream"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--markdown")
+        .arg(&markdown)
+        .output()
+        .expect("running loadbench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "loadbench failed: {}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+        output.status
+    );
+
+    // The machine header, then one row per system.
+    assert!(stdout.contains("CPUs ("), "{stdout}");
+    let row = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("no {name} row in:\n{stdout}"))
+            .to_string()
+    };
+    let errors = |row: &str| row.trim_end_matches(['|', ' ']).rsplit('|').next().unwrap().trim().to_string();
+    // Every request of the floor and of ccr came back complete and well-formed.
+    assert_eq!(errors(&row("direct upstream (floor)")), "0", "{stdout}");
+    assert_eq!(errors(&row("ccr")), "0", "{stdout}\n{stderr}");
+    assert!(row("claude-code-router").contains("skipped"), "{stdout}");
+    // Both request kinds (20 KB JSON and stream) and both concurrencies were measured.
+    assert!(stdout.contains("| 20 KB JSON |") && stdout.contains("| 20 KB stream |"), "{stdout}");
+    assert!(stdout.contains("| ccr | 4 |"), "{stdout}");
+
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), stdout);
+    let updated = std::fs::read_to_string(&markdown).unwrap();
+    assert!(updated.starts_with("# Benchmarks\n\nbefore\n<!-- loadbench:begin -->\n"), "{updated}");
+    assert!(updated.ends_with("<!-- loadbench:end -->\nafter\n"), "{updated}");
+    assert!(!updated.contains("old results") && updated.contains("| ccr |"), "{updated}");
+}
