@@ -1,6 +1,6 @@
 // js-router: a ccr router plugin written in JavaScript.
 //
-// It implements the `router` world of wit/plugin.wit (package ccr:plugin@0.1.0). When the
+// It implements the `router` world of wit/plugin.wit (package ccr:plugin@0.1.1). When the
 // text of the last user message contains the word `#fast`, the request goes to the first
 // provider in the config and that provider's first model; otherwise the router returns
 // `none` and the host falls back to its built-in rules (default / background / think /
@@ -11,7 +11,7 @@
 // Uint8Array, `option<route-decision>` is returned as the record or `undefined` (none), and an
 // `err(plugin-error)` is returned by throwing a value whose `payload` is the variant
 // `{ tag: 'invalid-request' | 'upstream' | 'internal', val }`.
-import { log } from 'ccr:plugin/host@0.1.0';
+import { log } from 'ccr:plugin/host@0.1.1';
 
 const NAME = 'js-router';
 const KEYWORD = '#fast';

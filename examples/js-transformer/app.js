@@ -1,6 +1,6 @@
 // js-transformer: a ccr transformer plugin written in JavaScript.
 //
-// It implements the `transformer` world of wit/plugin.wit (package ccr:plugin@0.1.0):
+// It implements the `transformer` world of wit/plugin.wit (package ccr:plugin@0.1.1):
 //   - transform-request clamps the Anthropic request's `max_tokens` to the `max_tokens`
 //     option (default 4096);
 //   - transform-upstream adds the header `x-js-transformer: 1` to the provider's request;
@@ -18,7 +18,7 @@
 //     property (or the thrown value itself when it is not an Error) is the `err` payload.
 //     An Error without `payload` is NOT converted: it traps, and the host reports an
 //     internal plugin error.
-import { log } from 'ccr:plugin/host@0.1.0';
+import { log } from 'ccr:plugin/host@0.1.1';
 
 const NAME = 'js-transformer';
 const DEFAULT_MAX_TOKENS = 4096;

@@ -154,7 +154,7 @@ fn route_context(
         tool_names: facts.tool_names.clone(),
         has_web_search: facts.has_web_search,
         has_images: facts.has_images,
-        message_count: facts.message_count as u32,
+        message_count: facts.message_count,
         session_id: facts.session_id.clone(),
         previous_input_tokens: previous,
         builtin_route: builtin

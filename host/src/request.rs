@@ -223,7 +223,7 @@ fn validate(json: &Value, kind: RequestKind) -> Result<(), ProxyError> {
     }
     if kind == RequestKind::Messages {
         if let Some(v) = obj.get("max_tokens") {
-            if !v.as_u64().is_some() {
+            if v.as_u64().is_none() {
                 return Err(invalid(format!(
                     "max_tokens: expected a non-negative integer, found {}",
                     type_name(v)

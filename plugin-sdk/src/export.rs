@@ -19,7 +19,7 @@ use crate::{
 use crate::{Provider, ProviderStream, Router, Transformer};
 
 /// The bytes of the `ccr:plugin-contract` custom section: [`crate::CONTRACT_VERSION`].
-pub const CONTRACT_SECTION: [u8; 5] = *b"0.1.0";
+pub const CONTRACT_SECTION: [u8; 5] = *b"0.1.1";
 
 /// The output of `wit_bindgen::generate!`, one module per world.
 #[allow(missing_docs)]
@@ -27,7 +27,7 @@ pub mod bindings {
     /// The interfaces every world shares: `ccr:plugin/types` and `ccr:plugin/host`.
     pub mod common {
         wit_bindgen::generate!({
-            inline: "package ccr:sdk; world common { import ccr:plugin/types@0.1.0; import ccr:plugin/host@0.1.0; }",
+            inline: "package ccr:sdk; world common { import ccr:plugin/types@0.1.1; import ccr:plugin/host@0.1.1; }",
             path: "../wit",
             world: "ccr:sdk/common",
             generate_all,
@@ -41,10 +41,10 @@ pub mod bindings {
     pub mod provider {
         wit_bindgen::generate!({
             path: "../wit",
-            world: "ccr:plugin/provider@0.1.0",
+            world: "ccr:plugin/provider@0.1.1",
             with: {
-                "ccr:plugin/types@0.1.0": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::types,
-                "ccr:plugin/host@0.1.0": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::host,
+                "ccr:plugin/types@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::types,
+                "ccr:plugin/host@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::host,
             },
             runtime_path: "ccr_plugin_sdk::__private::wit_bindgen::rt",
             additional_derives: [PartialEq, Eq],
@@ -58,10 +58,10 @@ pub mod bindings {
     pub mod transformer {
         wit_bindgen::generate!({
             path: "../wit",
-            world: "ccr:plugin/transformer@0.1.0",
+            world: "ccr:plugin/transformer@0.1.1",
             with: {
-                "ccr:plugin/types@0.1.0": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::types,
-                "ccr:plugin/host@0.1.0": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::host,
+                "ccr:plugin/types@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::types,
+                "ccr:plugin/host@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::host,
             },
             runtime_path: "ccr_plugin_sdk::__private::wit_bindgen::rt",
             additional_derives: [PartialEq, Eq],
@@ -75,10 +75,10 @@ pub mod bindings {
     pub mod router {
         wit_bindgen::generate!({
             path: "../wit",
-            world: "ccr:plugin/router@0.1.0",
+            world: "ccr:plugin/router@0.1.1",
             with: {
-                "ccr:plugin/types@0.1.0": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::types,
-                "ccr:plugin/host@0.1.0": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::host,
+                "ccr:plugin/types@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::types,
+                "ccr:plugin/host@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::host,
             },
             runtime_path: "ccr_plugin_sdk::__private::wit_bindgen::rt",
             additional_derives: [PartialEq, Eq],

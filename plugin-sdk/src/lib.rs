@@ -1,5 +1,5 @@
 //! The Rust SDK for `ccr` plugins: providers, transformers and routers compiled to
-//! WebAssembly components that speak the `ccr:plugin@0.1.0` contract (`wit/plugin.wit`).
+//! WebAssembly components that speak the `ccr:plugin@0.1.1` contract (`wit/plugin.wit`).
 //!
 //! Implement one trait ([`Provider`], [`Transformer`] or [`Router`]) and register it with one
 //! macro ([`export_provider!`], [`export_transformer!`] or [`export_router!`]). The SDK owns
@@ -102,7 +102,7 @@ pub use __private::bindings::transformer::exports::ccr::plugin::transformer_api:
 
 /// The version of the `ccr:plugin` contract this SDK implements; also the SDK's version and
 /// the content of the `ccr:plugin-contract` custom section.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.1.1";
 
 /// Name of the custom section holding [`CONTRACT_VERSION`] (UTF-8, no terminator) in every
 /// plugin built with this SDK.

@@ -25,6 +25,18 @@ pub fn log(level: LogLevel, message: &str) {
     }
 }
 
+/// Whether a line at `level` would reach the host's log (skip building costly messages
+/// when it would not). Outside WebAssembly: always true.
+pub fn enabled(level: LogLevel) -> bool {
+    #[cfg(target_arch = "wasm32")]
+    return crate::__private::bindings::common::ccr::plugin::host::log_enabled(level);
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = level;
+        true
+    }
+}
+
 /// Writes one line at [`LogLevel::Trace`].
 pub fn trace(message: &str) {
     log(LogLevel::Trace, message);

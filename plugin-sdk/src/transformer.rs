@@ -39,6 +39,9 @@ pub trait Transformer: 'static {
 
     /// Rewrites one Anthropic stream event into zero or more events. Parse it with
     /// [`StreamEvent::from_sse`](crate::anthropic::StreamEvent::from_sse).
+    ///
+    /// One instance serves a whole stream, so state between the events of one stream can
+    /// live in a `thread_local!`; it never leaks into another request.
     fn transform_stream_event(
         ctx: &TransformContext,
         event: SseEvent,

@@ -186,7 +186,13 @@ fn run(mut command: Command, log_dir: &Path, what: &str) -> Run {
 }
 
 /// `claude -p PROMPT [extra...]` against `proxy`.
-fn run_claude(claude: &Path, proxy: &Proxy, sandbox: &Sandbox, prompt: &str, extra: &[&str]) -> Run {
+fn run_claude(
+    claude: &Path,
+    proxy: &Proxy,
+    sandbox: &Sandbox,
+    prompt: &str,
+    extra: &[&str],
+) -> Run {
     let mut command = headless_command(claude, &sandbox.home(), &sandbox.work());
     command
         .env("ANTHROPIC_BASE_URL", proxy.base_url())
@@ -280,7 +286,9 @@ fn claude_code_plain_answer() {
         return;
     };
     let mock = MockUpstream::start();
-    let proxy = Proxy::start(ProxyOptions::new(fixtures::mock_provider_config(&mock, "text")));
+    let proxy = Proxy::start(ProxyOptions::new(fixtures::mock_provider_config(
+        &mock, "text",
+    )));
     let sandbox = Sandbox::new();
 
     let run = run_claude(&claude, &proxy, &sandbox, "say hi", &[]);
@@ -301,7 +309,10 @@ fn claude_code_plain_answer() {
     let request = main_request(&requests, "say hi")
         .unwrap_or_else(|| panic!("no upstream request with the prompt and tools\n{context}"));
     assert_eq!(request.body["model"], "text", "{context}");
-    assert_eq!(request.body["stream"], true, "Claude Code streams\n{context}");
+    assert_eq!(
+        request.body["stream"], true,
+        "Claude Code streams\n{context}"
+    );
     assert_eq!(
         request.header("authorization"),
         Some("Bearer sk-mock"),
@@ -348,7 +359,13 @@ fn claude_code_bash_tool_round_trip() {
     let sandbox = Sandbox::new();
 
     let prompt = "Print the marker with the Bash tool";
-    let run = run_claude(&claude, &proxy, &sandbox, prompt, &["--allowedTools", "Bash"]);
+    let run = run_claude(
+        &claude,
+        &proxy,
+        &sandbox,
+        prompt,
+        &["--allowedTools", "Bash"],
+    );
     let requests = chat_requests(&mock);
     let context = format!(
         "{}\n--- upstream requests ---\n{}\n{}",
@@ -377,10 +394,7 @@ fn claude_code_bash_tool_round_trip() {
             panic!("no later request carries a tool message with {BASH_TOOL_MARKER}\n{context}")
         });
     let messages = followup.body["messages"].as_array().unwrap();
-    let tool_index = messages
-        .iter()
-        .position(|m| m["role"] == "tool")
-        .unwrap();
+    let tool_index = messages.iter().position(|m| m["role"] == "tool").unwrap();
     let assistant = &messages[tool_index - 1];
     assert_eq!(assistant["role"], "assistant", "{context}");
     let call = &assistant["tool_calls"][0];
@@ -419,9 +433,13 @@ fn ccr_code_runs_claude_through_the_running_service() {
     // Claude Code (as ANTHROPIC_AUTH_TOKEN).
     config["APIKEY"] = "sk-ccr-code-test".into();
     let proxy = Proxy::start(ProxyOptions::new(config));
-    let pid_file = proxy.home().join(".claude-code-router/.claude-code-router.pid");
+    let pid_file = proxy
+        .home()
+        .join(".claude-code-router/.claude-code-router.pid");
     assert_eq!(
-        fs::read_to_string(&pid_file).ok().map(|s| s.trim().to_string()),
+        fs::read_to_string(&pid_file)
+            .ok()
+            .map(|s| s.trim().to_string()),
         Some(proxy.pid().to_string()),
         "the harness' service announces itself in {}",
         pid_file.display()

@@ -11,8 +11,7 @@ use std::collections::BTreeSet;
 
 use ccr_tests::fixtures::{self, ATTRIBUTION_BLOCK, IDENTITY_BLOCK};
 use ccr_tests::mock::{
-    CACHED_TOKENS, COMPLETION_TOKENS, PROMPT_TOKENS, REASONING_TEXT, REASONING_TOKENS,
-    TEXT_ANSWER,
+    CACHED_TOKENS, COMPLETION_TOKENS, PROMPT_TOKENS, REASONING_TEXT, REASONING_TOKENS, TEXT_ANSWER,
 };
 use ccr_tests::{MockUpstream, Proxy, ProxyOptions};
 use gateway_common::*;
@@ -229,23 +228,30 @@ async fn reasoning_becomes_signed_thinking_blocks_both_ways() {
 async fn legacy_function_call_becomes_a_tool_use_block() {
     let mock = MockUpstream::start();
     let proxy = start(&mock, "text");
-    both_ways(&proxy, "mock,function-call", |m, what| {
-        assert_eq!(m["stop_reason"], "tool_use", "{what}: {m}");
+    // Both shapes are collected first so a failure shows both.
+    let json_answer = message(&proxy, "mock,function-call").await;
+    let stream_answer = streamed(&proxy, "mock,function-call").await.message;
+    for (m, what) in [(&json_answer, "JSON"), (&stream_answer, "stream")] {
+        let both = format!("\n  JSON:   {json_answer}\n  stream: {stream_answer}");
+        assert_eq!(m["stop_reason"], "tool_use", "{what}: {both}");
         let content = m["content"].as_array().expect("content");
         assert_eq!(
             content.len(),
             1,
-            "{what}: expected one tool_use block for the legacy function_call: {m}"
+            "{what}: expected one tool_use block for the legacy function_call: {both}"
         );
-        assert_eq!(content[0]["type"], "tool_use", "{what}: {m}");
-        assert_eq!(content[0]["name"], "get_weather", "{what}: {m}");
-        assert_eq!(content[0]["input"], json!({"city": "Paris"}), "{what}: {m}");
+        assert_eq!(content[0]["type"], "tool_use", "{what}: {both}");
+        assert_eq!(content[0]["name"], "get_weather", "{what}: {both}");
+        assert_eq!(
+            content[0]["input"],
+            json!({"city": "Paris"}),
+            "{what}: {both}"
+        );
         assert!(
             content[0]["id"].as_str().is_some_and(|s| !s.is_empty()),
-            "{what}: {m}"
+            "{what}: {both}"
         );
-    })
-    .await;
+    }
 }
 
 /// Every key that appears anywhere in `v` (objects at any depth).
@@ -360,7 +366,12 @@ fn assert_clean_openai_request(up: &Value, original: &Value) {
                 "{args}"
             );
             let answer = &messages[i + 1 + k];
-            assert_eq!(answer["role"], "tool", "message {} after call {k}", i + 1 + k);
+            assert_eq!(
+                answer["role"],
+                "tool",
+                "message {} after call {k}",
+                i + 1 + k
+            );
             assert_eq!(answer["tool_call_id"], call["id"]);
             assert!(answer["content"].is_string(), "{answer}");
         }
@@ -420,9 +431,16 @@ async fn claude_code_requests_reach_the_upstream_as_clean_openai() {
         assert_eq!(mock.request_count(), 1, "one upstream call per request");
         let up = mock.last_request().unwrap();
         assert_eq!(up.method, "POST");
-        assert_eq!(up.path, "/v1/chat/completions", "the query is not forwarded");
+        assert_eq!(
+            up.path, "/v1/chat/completions",
+            "the query is not forwarded"
+        );
         assert_eq!(up.header("authorization"), Some("Bearer sk-mock"));
-        assert_eq!(up.header("x-api-key"), None, "the client's key must not leak");
+        assert_eq!(
+            up.header("x-api-key"),
+            None,
+            "the client's key must not leak"
+        );
         assert!(
             !up.headers
                 .iter()
@@ -501,7 +519,8 @@ async fn small_requests_translate_exactly() {
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0]["id"], "toolu_A");
     assert_eq!(calls[0]["function"]["name"], "Bash");
-    let args: Value = serde_json::from_str(calls[0]["function"]["arguments"].as_str().unwrap()).unwrap();
+    let args: Value =
+        serde_json::from_str(calls[0]["function"]["arguments"].as_str().unwrap()).unwrap();
     assert_eq!(args, json!({"command": "ls"}));
     assert_eq!(
         up["messages"][3],
@@ -532,9 +551,18 @@ async fn small_requests_translate_exactly() {
 
     // Thinking mappings: enabled budgets, disabled, absent.
     for (thinking, expected) in [
-        (json!({"type": "enabled", "budget_tokens": 1024}), json!("low")),
-        (json!({"type": "enabled", "budget_tokens": 4000}), json!("medium")),
-        (json!({"type": "enabled", "budget_tokens": 20000}), json!("high")),
+        (
+            json!({"type": "enabled", "budget_tokens": 1024}),
+            json!("low"),
+        ),
+        (
+            json!({"type": "enabled", "budget_tokens": 4000}),
+            json!("medium"),
+        ),
+        (
+            json!({"type": "enabled", "budget_tokens": 20000}),
+            json!("high"),
+        ),
         (json!({"type": "adaptive"}), json!("medium")),
         (json!({"type": "disabled"}), Value::Null),
         (Value::Null, Value::Null),
@@ -575,7 +603,10 @@ fn assert_clean_keys(up: &Value) {
         "output_config",
         "thinking",
     ] {
-        assert!(!keys.contains(banned), "{banned} reached the upstream: {up}");
+        assert!(
+            !keys.contains(banned),
+            "{banned} reached the upstream: {up}"
+        );
     }
 }
 
@@ -590,7 +621,12 @@ async fn routing_picks_the_configured_model_per_scenario() {
     let mock = MockUpstream::start();
     let mut config = fixtures::mock_provider_config(&mock, "route-default");
     let models = config["Providers"][0]["models"].as_array_mut().unwrap();
-    for m in ["route-background", "route-think", "route-long", "route-websearch"] {
+    for m in [
+        "route-background",
+        "route-think",
+        "route-long",
+        "route-websearch",
+    ] {
         models.push(json!(m));
     }
     config["Router"] = json!({
@@ -647,7 +683,11 @@ async fn routing_picks_the_configured_model_per_scenario() {
     assert_eq!(answer.json()["stop_reason"], "tool_use");
     assert_eq!(last_upstream_model(&mock).unwrap(), "tools");
     let body = request("MOCK,text", false);
-    assert_eq!(routed(&proxy, &mock, &body).await, "text", "provider names ignore case");
+    assert_eq!(
+        routed(&proxy, &mock, &body).await,
+        "text",
+        "provider names ignore case"
+    );
 
     // An unknown provider: an Anthropic-shaped 404 not_found_error (host/src/server/error.rs
     // maps RouteError::UnknownProvider so) naming it and the known ones; no upstream call.
@@ -697,7 +737,10 @@ async fn small_endpoints() {
     assert_eq!(openai["kind"], "provider");
     assert_eq!(openai["source"], "bundled");
     assert_eq!(openai["status"], "ok");
-    assert!(h["plugin_errors"].as_array().is_some_and(|e| e.is_empty()), "{h}");
+    assert!(
+        h["plugin_errors"].as_array().is_some_and(|e| e.is_empty()),
+        "{h}"
+    );
 
     // /v1/models
     let models = get(&proxy, "/v1/models", &[]).await;
@@ -732,7 +775,10 @@ async fn small_endpoints() {
                 proxy,
                 "/v1/messages/count_tokens?beta=true",
                 serde_json::to_vec(&body).unwrap(),
-                &[("content-type", "application/json"), ("anthropic-version", "2023-06-01")],
+                &[
+                    ("content-type", "application/json"),
+                    ("anthropic-version", "2023-06-01"),
+                ],
             )
             .await;
             assert_eq!(answer.status, 200, "{}", answer.text);
@@ -757,5 +803,91 @@ async fn small_endpoints() {
     assert!(d > c, "{d} > {c}");
     assert!(d > 10_000, "an 80 KB request is well over 10k tokens: {d}");
     assert_eq!(count(big).await, d);
-    assert_eq!(mock.request_count(), calls, "count_tokens never calls the upstream");
+    assert_eq!(
+        mock.request_count(),
+        calls,
+        "count_tokens never calls the upstream"
+    );
+}
+
+/// The stream validator itself: it accepts Anthropic's documented example and rejects
+/// streams that break the grammar, so the tests above are not vacuous.
+mod validator {
+    use super::gateway_common::check_stream;
+    use ccr_tests::sse;
+
+    const GOOD: &str = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n\
+event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n\
+event: ping\ndata: {\"type\": \"ping\"}\n\n\
+event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n\
+event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n\
+event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"f\",\"input\":{}}}\n\n\
+event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\":\"}}\n\n\
+event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"1}\"}}\n\n\
+event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n\
+event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":9}}\n\n\
+event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+    #[test]
+    fn accepts_a_valid_stream() {
+        let s = check_stream(&sse::parse(GOOD));
+        assert_eq!(s.pings, 1);
+        assert_eq!(s.message["content"][0]["text"], "Hi");
+        assert_eq!(
+            s.message["content"][1]["input"],
+            serde_json::json!({"a": 1})
+        );
+        assert_eq!(s.message["stop_reason"], "tool_use");
+        assert_eq!(s.message["usage"]["output_tokens"], 9);
+    }
+
+    fn broken(from: &str, to: &str) -> String {
+        assert!(GOOD.contains(from), "{from}");
+        GOOD.replacen(from, to, 1)
+    }
+
+    #[test]
+    #[should_panic(expected = "did not end with message_stop")]
+    fn rejects_a_missing_message_stop() {
+        check_stream(&sse::parse(&broken(
+            "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+            "",
+        )));
+    }
+
+    #[test]
+    #[should_panic(expected = "block index 2, expected 1")]
+    fn rejects_skipped_indexes() {
+        check_stream(&sse::parse(&broken(
+            "\"index\":1,\"content_block\"",
+            "\"index\":2,\"content_block\"",
+        )));
+    }
+
+    #[test]
+    #[should_panic(expected = "is not JSON")]
+    fn rejects_unparsable_tool_input() {
+        check_stream(&sse::parse(&broken(
+            "\"partial_json\":\"1}\"",
+            "\"partial_json\":\"1\"",
+        )));
+    }
+
+    #[test]
+    #[should_panic(expected = "message_delta while block 1 is open")]
+    fn rejects_unclosed_blocks() {
+        check_stream(&sse::parse(&broken(
+            "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n",
+            "",
+        )));
+    }
+
+    #[test]
+    #[should_panic(expected = "after an error event")]
+    fn rejects_events_after_an_error() {
+        check_stream(&sse::parse(&broken(
+            "event: message_delta",
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"x\"}}\n\nevent: message_delta",
+        )));
+    }
 }

@@ -141,26 +141,40 @@ async fn request_mix(proxy: &Proxy) -> usize {
     let (status, _, events) = post_stream(proxy, &request("mock,text", true)).await;
     assert_eq!(status, 200);
     check_stream(&events);
-    assert_eq!(post(proxy, &request("mock,error-429", false)).await.status, 429);
+    assert_eq!(
+        post(proxy, &request("mock,error-429", false)).await.status,
+        429
+    );
     assert_eq!(post(proxy, &request("nope,text", false)).await.status, 404);
     let answer = post_raw(
         proxy,
         "/v1/messages",
         b"{not json".to_vec(),
-        &[("content-type", "application/json"), ("x-api-key", INBOUND_KEY)],
+        &[
+            ("content-type", "application/json"),
+            ("x-api-key", INBOUND_KEY),
+        ],
     )
     .await;
     assert_eq!(answer.status, 400);
     let (status, _, events) = post_stream(proxy, &request("mock,midstream-error", true)).await;
     assert_eq!(status, 200);
     assert!(check_stream(&events).error.is_some());
-    assert_eq!(post(proxy, &request("claude-sonnet-4-5", false)).await.status, 200);
+    assert_eq!(
+        post(proxy, &request("claude-sonnet-4-5", false))
+            .await
+            .status,
+        200
+    );
     // Rejected by auth (never reaches the handler), still must not log the key it carried.
     let answer = post_raw(
         proxy,
         "/v1/messages",
         serde_json::to_vec(&request("mock,text", false)).unwrap(),
-        &[("content-type", "application/json"), ("x-api-key", "wrong-key-0000")],
+        &[
+            ("content-type", "application/json"),
+            ("x-api-key", "wrong-key-0000"),
+        ],
     )
     .await;
     assert_eq!(answer.status, 401);
@@ -170,7 +184,10 @@ async fn request_mix(proxy: &Proxy) -> usize {
 #[track_caller]
 fn assert_no_secrets(text: &str, what: &str) {
     for secret in [PROVIDER_KEY, INBOUND_KEY] {
-        assert!(!text.contains(secret), "{what} contains the secret {secret}:\n{text}");
+        assert!(
+            !text.contains(secret),
+            "{what} contains the secret {secret}:\n{text}"
+        );
     }
 }
 
@@ -192,12 +209,20 @@ async fn one_log_line_per_request_and_no_secrets() {
     } else {
         lines
     };
-    assert_eq!(lines.len(), sent, "one line per request:\n{}", lines.join("\n"));
+    assert_eq!(
+        lines.len(),
+        sent,
+        "one line per request:\n{}",
+        lines.join("\n")
+    );
     for line in &lines {
         for field in ["route=", "status=", "latency_ms="] {
             assert!(line.contains(field), "{field} missing in {line}");
         }
-        assert!(line.contains("INFO"), "request lines are info level: {line}");
+        assert!(
+            line.contains("INFO"),
+            "request lines are info level: {line}"
+        );
     }
     // `key=value` or `key="value"` (tracing quotes plain `&str` fields).
     let count = |key: &str, value: &str| {
@@ -219,7 +244,9 @@ async fn one_log_line_per_request_and_no_secrets() {
     // Requests refused before routing (bad JSON, unknown provider) have no route.
     assert_eq!(count("route", "-"), 2, "{lines:#?}");
     assert!(
-        lines.iter().any(|l| l.contains("stream=true") && l.contains("status=200")),
+        lines
+            .iter()
+            .any(|l| l.contains("stream=true") && l.contains("status=200")),
         "{lines:#?}"
     );
 
@@ -229,7 +256,10 @@ async fn one_log_line_per_request_and_no_secrets() {
     let files: Vec<_> = std::fs::read_dir(&log_dir)
         .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
-    assert!(files.is_empty(), "LOG: false, yet log files exist: {files:?}");
+    assert!(
+        files.is_empty(),
+        "LOG: false, yet log files exist: {files:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,4 +282,62 @@ async fn the_log_file_has_the_same_lines_and_no_secrets() {
     assert_no_secrets(&proxy.logs(), "the proxy's output");
     // No secret in the config either way it is echoed (startup lines, warnings).
     assert!(!text.contains("APIKEY\":"), "{text}");
+}
+
+/// A rejected config is reported on `/health` (which needs no key) and in the log; the
+/// report must not echo the secrets written next to (or as) the mistake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_errors_never_echo_secrets() {
+    let mock = MockUpstream::start();
+    let mut good = fixtures::mock_provider_config(&mock, "text");
+    good["APIKEY"] = json!("inbound-good-key-0001");
+    let proxy = Proxy::start(ProxyOptions::new(good.clone()));
+    let url = mock.chat_url();
+
+    let cases = [
+        (
+            "a syntax error right after a provider key",
+            format!(
+                r#"{{"APIKEY": "inbound-good-key-0001", "Providers": [{{"name": "mock", "api_base_url": "{url}", "api_key": "sk-leak-syntax-1111" "models": ["text"]}}], "Router": {{"default": "mock,text"}}}}"#
+            ),
+            "sk-leak-syntax-1111",
+        ),
+        (
+            "an APIKEY of the wrong type",
+            format!(
+                r#"{{"APIKEY": 98765432109876, "Providers": [{{"name": "mock", "api_base_url": "{url}", "api_key": "sk-mock", "models": ["text"]}}], "Router": {{"default": "mock,text"}}}}"#
+            ),
+            "98765432109876",
+        ),
+        (
+            "a provider api_key of the wrong type",
+            format!(
+                r#"{{"APIKEY": "inbound-good-key-0001", "Providers": [{{"name": "mock", "api_base_url": "{url}", "api_key": 5555444433332222, "models": ["text"]}}], "Router": {{"default": "mock,text"}}}}"#
+            ),
+            "5555444433332222",
+        ),
+    ];
+    let mut leaks = Vec::new();
+    for (what, text, secret) in &cases {
+        // Reset to the good config, then break it.
+        proxy.write_config(&good);
+        eventually("the good config back", || async {
+            health(&proxy).await["config_error"].is_null().then_some(())
+        })
+        .await;
+        proxy.write_config_text(text);
+        let error = eventually(&format!("config_error for {what}"), || async {
+            health(&proxy).await["config_error"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .await;
+        if error.contains(secret) {
+            leaks.push(format!("/health config_error, {what}: {error}"));
+        }
+        if proxy.logs().contains(secret) {
+            leaks.push(format!("the log, {what}"));
+        }
+    }
+    assert!(leaks.is_empty(), "secrets echoed:\n{}", leaks.join("\n"));
 }

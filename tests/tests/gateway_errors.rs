@@ -164,7 +164,10 @@ async fn pings_flow_while_the_upstream_is_silent() {
     let s = check_stream(&events);
     assert!(s.error.is_none());
     assert_eq!(text_of(&s.message), TEXT_ANSWER);
-    assert!(s.pings >= 2, "expected pings during 400 ms silences: {events:?}");
+    assert!(
+        s.pings >= 2,
+        "expected pings during 400 ms silences: {events:?}"
+    );
     // The first silence is between the role chunk (message_start) and the first text.
     let names: Vec<&str> = events.iter().filter_map(|e| e.event.as_deref()).collect();
     let first_delta = names
@@ -229,7 +232,9 @@ fn endless_upstream() -> (u16, mpsc::Receiver<&'static str>) {
         let send_chunk = |socket: &mut TcpStream, data: &str| {
             let event = format!("data: {data}\n\n");
             let framed = format!("{:x}\r\n{event}\r\n", event.len());
-            socket.write_all(framed.as_bytes()).and_then(|_| socket.flush())
+            socket
+                .write_all(framed.as_bytes())
+                .and_then(|_| socket.flush())
         };
         let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
         if socket.write_all(head.as_bytes()).is_err() {
@@ -416,7 +421,10 @@ async fn fallback_answers_when_the_primary_fails() {
 async fn bad_input_gets_anthropic_4xx_and_the_server_keeps_serving() {
     let mock = MockUpstream::start();
     let proxy = start(&mock);
-    let json_headers = [("content-type", "application/json"), ("anthropic-version", "2023-06-01")];
+    let json_headers = [
+        ("content-type", "application/json"),
+        ("anthropic-version", "2023-06-01"),
+    ];
 
     let nested = format!(
         r#"{{"model":"mock,text","max_tokens":5,"messages":[{{"role":"user","content":"hi"}}],"x":{}{}}}"#,
@@ -482,21 +490,37 @@ async fn bad_input_gets_anthropic_4xx_and_the_server_keeps_serving() {
             message.contains(needle),
             "{what}: message should mention {needle:?}: {message}"
         );
-        assert_eq!(answer.header("content-type"), Some("application/json"), "{what}");
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/json"),
+            "{what}"
+        );
         assert_eq!(answer.header("x-should-retry"), Some("false"), "{what}");
-        let answer = post_raw(&proxy, "/v1/messages/count_tokens", body.clone(), &json_headers).await;
+        let answer = post_raw(
+            &proxy,
+            "/v1/messages/count_tokens",
+            body.clone(),
+            &json_headers,
+        )
+        .await;
         if *what == "max_tokens is a string" || *what == "stream is a string" {
             // count_tokens has no max_tokens/stream: those fields are not validated there.
             continue;
         }
         assert_error(&answer, 400, "invalid_request_error");
     }
-    assert_eq!(mock.request_count(), calls, "nothing bad reached the upstream");
+    assert_eq!(
+        mock.request_count(),
+        calls,
+        "nothing bad reached the upstream"
+    );
     still_serving(&proxy).await;
 
     // A 40 MB body (over Anthropic's 32 MB limit), with a content-length...
     let huge = {
-        let mut body = br#"{"model":"mock,text","max_tokens":5,"messages":[{"role":"user","content":""#.to_vec();
+        let mut body =
+            br#"{"model":"mock,text","max_tokens":5,"messages":[{"role":"user","content":""#
+                .to_vec();
         body.resize(body.len() + 40 * 1024 * 1024, b'a');
         body.extend_from_slice(br#""}]}"#);
         body
@@ -519,7 +543,12 @@ async fn bad_input_gets_anthropic_4xx_and_the_server_keeps_serving() {
     still_serving(&proxy).await;
 
     // Unknown paths and methods.
-    for path in ["/v1/nope", "/v2/messages", "/api/hello", "/v1/messages/batches"] {
+    for path in [
+        "/v1/nope",
+        "/v2/messages",
+        "/api/hello",
+        "/v1/messages/batches",
+    ] {
         let answer = get(&proxy, path, &[]).await;
         assert_error(&answer, 404, "not_found_error");
         let answer = post_raw(&proxy, path, b"{}".to_vec(), &json_headers).await;
@@ -544,7 +573,10 @@ async fn wrong_method_on_a_known_path_is_an_anthropic_error() {
     ] {
         let response = proxy
             .client()
-            .request(method.parse().unwrap(), format!("{}{path}", proxy.base_url()))
+            .request(
+                method.parse().unwrap(),
+                format!("{}{path}", proxy.base_url()),
+            )
             .headers({
                 let mut h = reqwest::header::HeaderMap::new();
                 for &(k, v) in &json_headers {
@@ -589,7 +621,10 @@ async fn apikey_guards_the_api_but_not_health() {
         vec![json, ("x-api-key", "wrong")],
         vec![json, ("authorization", "Bearer wrong")],
         vec![json, ("x-api-key", "")],
-        vec![json, ("authorization", "Basic aW5ib3VuZC1zZWNyZXQtOWYzYQ==")],
+        vec![
+            json,
+            ("authorization", "Basic aW5ib3VuZC1zZWNyZXQtOWYzYQ=="),
+        ],
     ] {
         let answer = post_raw(&proxy, "/v1/messages", body.clone(), &headers).await;
         assert_error(&answer, 401, "authentication_error");
@@ -598,7 +633,11 @@ async fn apikey_guards_the_api_but_not_health() {
         let answer = get(&proxy, "/v1/models", &headers[1..]).await;
         assert_error(&answer, 401, "authentication_error");
     }
-    assert_eq!(mock.request_count(), calls, "no upstream call without the key");
+    assert_eq!(
+        mock.request_count(),
+        calls,
+        "no upstream call without the key"
+    );
 
     for key_header in [
         ("x-api-key", "inbound-secret-9f3a"),
@@ -611,7 +650,13 @@ async fn apikey_guards_the_api_but_not_health() {
         assert_eq!(up.header("authorization"), Some("Bearer sk-mock"));
         assert_eq!(up.header("x-api-key"), None);
         assert_eq!(get(&proxy, "/v1/models", &[key_header]).await.status, 200);
-        let answer = post_raw(&proxy, "/v1/messages/count_tokens", body.clone(), &[json, key_header]).await;
+        let answer = post_raw(
+            &proxy,
+            "/v1/messages/count_tokens",
+            body.clone(),
+            &[json, key_header],
+        )
+        .await;
         assert_eq!(answer.status, 200, "{}", answer.text);
     }
     // The harness adds x-api-key itself.
@@ -655,7 +700,13 @@ async fn without_apikey_browser_origins_are_refused() {
         format!("http://localhost:{}", proxy.port()),
     ];
     for origin in &own {
-        let answer = post_raw(&proxy, "/v1/messages", body.clone(), &[json, ("origin", origin)]).await;
+        let answer = post_raw(
+            &proxy,
+            "/v1/messages",
+            body.clone(),
+            &[json, ("origin", origin)],
+        )
+        .await;
         assert_eq!(answer.status, 200, "{origin}: {}", answer.text);
     }
     // No Origin (Claude Code, curl): allowed.

@@ -25,7 +25,11 @@ fn python_with_sdk() -> Option<PathBuf> {
     };
     let importable = python.is_file()
         && Command::new(&python)
-            .args(["-c", "import anthropic"])
+            // find_spec, not import: importing the SDK takes over a second.
+            .args([
+                "-c",
+                "import importlib.util, sys; sys.exit(importlib.util.find_spec('anthropic') is None)",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -48,7 +52,9 @@ fn anthropic_python_sdk_against_the_proxy() {
     };
     let script = workspace_root().join("tests/python/sdk_check.py");
     let mock = MockUpstream::start();
-    let proxy = Proxy::start(ProxyOptions::new(fixtures::mock_provider_config(&mock, "text")));
+    let proxy = Proxy::start(ProxyOptions::new(fixtures::mock_provider_config(
+        &mock, "text",
+    )));
 
     let out_dir = tempfile::tempdir().unwrap();
     let stdout_path = out_dir.path().join("stdout");
@@ -116,7 +122,14 @@ fn anthropic_python_sdk_against_the_proxy() {
         .iter()
         .filter_map(|r| r.body["model"].as_str().map(str::to_string))
         .collect();
-    for model in ["text", "tools", "reasoning", "error-429", "error-500", "midstream-error"] {
+    for model in [
+        "text",
+        "tools",
+        "reasoning",
+        "error-429",
+        "error-500",
+        "midstream-error",
+    ] {
         assert!(
             models.iter().any(|m| m == model),
             "the mock never saw model {model}: {models:?}"

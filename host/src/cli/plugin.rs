@@ -113,7 +113,10 @@ pub fn check(file: &Path) -> anyhow::Result<ExitCode> {
     println!("  kind:        {}", kind_name(info.kind));
     println!("  version:     {}", info.version);
     println!("  description: {}", info.description);
-    println!("  contract:    ccr:plugin@{CONTRACT_VERSION}");
+    println!(
+        "  contract:    ccr:plugin@{} (this host: ccr:plugin@{CONTRACT_VERSION})",
+        plugin.contract
+    );
     if let crate::plugins::runtime::PluginPre::Transformer(_, hooks) = &plugin.pre {
         println!("  hooks:       {}", hook_names(*hooks));
     }
@@ -400,7 +403,11 @@ fn build_with_script(
         );
     }
     let mut cmd = Process::new("bash");
-    cmd.arg(&script).current_dir(dir).stdin(Stdio::null());
+    // The script's chatter goes to stderr: stdout carries only the .wasm path, for scripts.
+    cmd.arg(&script)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(std::io::stderr()));
     match tool {
         Tool::InToolsDir(d) => {
             cmd.env("CCR_TOOLS_DIR", d);

@@ -28,7 +28,7 @@ use super::bindings::{
 };
 
 /// The contract version this host implements (the `ccr:plugin` package version).
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.1.1";
 
 /// How often the epoch ticks. Deadlines are counted in ticks, and a running plugin yields
 /// to the async executor at every tick, so a looping plugin never blocks a worker thread.
@@ -118,6 +118,8 @@ pub struct LoadedPlugin {
     pub hash: String,
     /// Size of the `.wasm` file in bytes.
     pub size: usize,
+    /// The contract version the plugin was built against (from its interface names).
+    pub contract: String,
     /// Limits applied to every instance.
     pub limits: PluginLimits,
     /// The typed pre-instantiated component.
@@ -178,6 +180,16 @@ impl bindings::provider::ccr::plugin::host::Host for PluginState {
             LogLevel::Error => tracing::error!(target: "plugin", plugin, "{message}"),
         }
         Ok(())
+    }
+
+    fn log_enabled(&mut self, level: LogLevel) -> wasmtime::Result<bool> {
+        Ok(match level {
+            LogLevel::Trace => tracing::enabled!(target: "plugin", tracing::Level::TRACE),
+            LogLevel::Debug => tracing::enabled!(target: "plugin", tracing::Level::DEBUG),
+            LogLevel::Info => tracing::enabled!(target: "plugin", tracing::Level::INFO),
+            LogLevel::Warn => tracing::enabled!(target: "plugin", tracing::Level::WARN),
+            LogLevel::Error => tracing::enabled!(target: "plugin", tracing::Level::ERROR),
+        })
     }
 }
 
@@ -260,6 +272,7 @@ impl PluginEngine {
         check_wasm_header(bytes)?;
         let hash = hex::encode(Sha256::digest(bytes));
         let component = self.compile(bytes, &hash)?;
+        let contract = self.check_contract_version(&component)?;
         let pre = self.typed_pre(&component)?;
 
         // Ask the plugin who it is, in a throwaway store with default limits.
@@ -323,6 +336,7 @@ impl PluginEngine {
             source,
             hash,
             size: bytes.len(),
+            contract,
             limits,
             pre,
         })
@@ -364,7 +378,6 @@ impl PluginEngine {
     /// Find which world the component implements by building each typed `Pre` in turn
     /// (this type-checks imports and exports).
     fn typed_pre(&self, component: &Component) -> anyhow::Result<PluginPre> {
-        self.check_contract_version(component)?;
         let instance_pre = self.linker.instantiate_pre(component).map_err(|err| {
             anyhow::anyhow!(
                 "the component imports something the host does not provide: {}",
@@ -396,13 +409,15 @@ impl PluginEngine {
     /// host cannot serve. Versions follow semver (for 0.x, the minor version is the breaking
     /// one): a plugin built against an older compatible contract loads, because the host
     /// only ever adds to a compatible contract and wasmtime matches interface names by semver.
-    fn check_contract_version(&self, component: &Component) -> anyhow::Result<()> {
+    /// Returns the plugin's contract version.
+    fn check_contract_version(&self, component: &Component) -> anyhow::Result<String> {
         let ty = component.component_type();
         let names: Vec<String> = ty
             .imports(&self.engine)
             .map(|(name, _)| name.to_string())
             .chain(ty.exports(&self.engine).map(|(name, _)| name.to_string()))
             .collect();
+        let mut found = None;
         for name in names {
             let Some(version) = name
                 .strip_prefix("ccr:plugin/")
@@ -424,8 +439,9 @@ impl PluginEngine {
                      against ccr:plugin@{CONTRACT_VERSION}"
                 ),
             }
+            found.get_or_insert_with(|| version.to_string());
         }
-        Ok(())
+        Ok(found.unwrap_or_else(|| CONTRACT_VERSION.to_string()))
     }
 
     /// A fresh store for one request: empty WASI, memory and instance limits, and an epoch

@@ -317,7 +317,7 @@ fn parse(body: &[u8]) -> Result<Request<'_>, Error> {
                     e.path(),
                     e.inner()
                 ))),
-                _ => Err(Error::InvalidRequest(format!("{first}"))),
+                _ => Err(Error::InvalidRequest(first.to_string())),
             }
         }
     }

@@ -101,7 +101,10 @@ pub async fn health(proxy: &Proxy) -> Value {
 }
 
 /// A streaming `POST /v1/messages`: status, headers and the parsed events.
-pub async fn post_stream(proxy: &Proxy, body: &Value) -> (u16, reqwest::header::HeaderMap, Vec<SseEvent>) {
+pub async fn post_stream(
+    proxy: &Proxy,
+    body: &Value,
+) -> (u16, reqwest::header::HeaderMap, Vec<SseEvent>) {
     let response = proxy.post_messages(body).await;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
@@ -189,7 +192,12 @@ pub fn check_stream(events: &[SseEvent]) -> Stream {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let fail = |why: String| -> ! { panic!("invalid Anthropic stream: {why}\n--- events ---\n{}", dump()) };
+    let fail = |why: String| -> ! {
+        panic!(
+            "invalid Anthropic stream: {why}\n--- events ---\n{}",
+            dump()
+        )
+    };
 
     let mut message: Option<Map<String, Value>> = None;
     let mut blocks: Vec<Value> = Vec::new();
@@ -211,7 +219,10 @@ pub fn check_stream(events: &[SseEvent]) -> Stream {
             .json()
             .unwrap_or_else(|| fail(format!("event {n} ({name}) data is not JSON")));
         if data["type"] != name {
-            fail(format!("event {n}: data.type {} != event name {name}", data["type"]));
+            fail(format!(
+                "event {n}: data.type {} != event name {name}",
+                data["type"]
+            ));
         }
         if stopped {
             fail(format!("event {n} ({name}) after message_stop"));
@@ -234,10 +245,14 @@ pub fn check_stream(events: &[SseEvent]) -> Stream {
             }
             let m = data["message"].clone();
             if m["type"] != "message" || m["role"] != "assistant" {
-                fail(format!("message_start.message is not an assistant message: {m}"));
+                fail(format!(
+                    "message_start.message is not an assistant message: {m}"
+                ));
             }
             if m["content"] != json!([]) || !m["stop_reason"].is_null() {
-                fail(format!("message_start.message must have content [] and stop_reason null: {m}"));
+                fail(format!(
+                    "message_start.message must have content [] and stop_reason null: {m}"
+                ));
             }
             if !m["id"].as_str().is_some_and(|id| id.starts_with("msg_")) {
                 fail(format!("message id should start with msg_: {m}"));
@@ -252,14 +267,19 @@ pub fn check_stream(events: &[SseEvent]) -> Stream {
             "message_start" => fail(format!("event {n}: a second message_start")),
             "content_block_start" => {
                 if delta_seen {
-                    fail(format!("event {n}: content_block_start after message_delta"));
+                    fail(format!(
+                        "event {n}: content_block_start after message_delta"
+                    ));
                 }
                 if let Some(i) = open {
                     fail(format!("event {n}: block {i} is still open"));
                 }
                 let index = data["index"].as_u64().unwrap_or(u64::MAX) as usize;
                 if index != blocks.len() {
-                    fail(format!("event {n}: block index {index}, expected {}", blocks.len()));
+                    fail(format!(
+                        "event {n}: block index {index}, expected {}",
+                        blocks.len()
+                    ));
                 }
                 let block = data["content_block"].clone();
                 match block["type"].as_str() {
@@ -277,9 +297,8 @@ pub fn check_stream(events: &[SseEvent]) -> Stream {
                         if block["input"] != json!({}) {
                             fail(format!("tool_use must start with input {{}}: {block}"));
                         }
-                        if !block["id"].as_str().is_some_and(|s| !s.is_empty())
-                            || !block["name"].as_str().is_some_and(|s| !s.is_empty())
-                        {
+                        let named = |key: &str| block[key].as_str().is_some_and(|s| !s.is_empty());
+                        if !named("id") || !named("name") {
                             fail(format!("tool_use without id or name: {block}"));
                         }
                     }
@@ -295,7 +314,9 @@ pub fn check_stream(events: &[SseEvent]) -> Stream {
             "content_block_delta" => {
                 let index = data["index"].as_u64().unwrap_or(u64::MAX) as usize;
                 if open != Some(index) {
-                    fail(format!("event {n}: delta for block {index}, open is {open:?}"));
+                    fail(format!(
+                        "event {n}: delta for block {index}, open is {open:?}"
+                    ));
                 }
                 let block = &mut blocks[index];
                 let delta = &data["delta"];
@@ -333,29 +354,41 @@ pub fn check_stream(events: &[SseEvent]) -> Stream {
                         partial[index].push_str(piece);
                         fragments[index].1.push(piece.to_string());
                     }
-                    (block_type, delta_type) => {
-                        fail(format!("event {n}: {delta_type} delta in a {block_type} block"))
-                    }
+                    (block_type, delta_type) => fail(format!(
+                        "event {n}: {delta_type} delta in a {block_type} block"
+                    )),
                 }
             }
             "content_block_stop" => {
                 let index = data["index"].as_u64().unwrap_or(u64::MAX) as usize;
                 if open != Some(index) {
-                    fail(format!("event {n}: stop for block {index}, open is {open:?}"));
+                    fail(format!(
+                        "event {n}: stop for block {index}, open is {open:?}"
+                    ));
                 }
                 let block = &mut blocks[index];
                 if block["type"] == "tool_use" {
-                    let text = if partial[index].is_empty() { "{}" } else { &partial[index] };
+                    let text = if partial[index].is_empty() {
+                        "{}"
+                    } else {
+                        &partial[index]
+                    };
                     let input: Value = serde_json::from_str(text).unwrap_or_else(|e| {
-                        fail(format!("tool input of block {index} is not JSON ({e}): {text:?}"))
+                        fail(format!(
+                            "tool input of block {index} is not JSON ({e}): {text:?}"
+                        ))
                     });
                     if !input.is_object() {
-                        fail(format!("tool input of block {index} is not an object: {input}"));
+                        fail(format!(
+                            "tool input of block {index} is not an object: {input}"
+                        ));
                     }
                     block["input"] = input;
                 }
                 if block["type"] == "thinking" && !signed {
-                    fail(format!("thinking block {index} closed without a signature_delta"));
+                    fail(format!(
+                        "thinking block {index} closed without a signature_delta"
+                    ));
                 }
                 open = None;
             }

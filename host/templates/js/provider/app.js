@@ -3,7 +3,7 @@
 // already speaks the Anthropic Messages API: it posts the request as-is (with the model
 // replaced) to the provider's api_base_url and returns the answer as-is. Translate the
 // body in buildRequest / parseResponse / StreamTranslator to support another wire format.
-import { log } from 'ccr:plugin/host@0.1.0';
+import { log } from 'ccr:plugin/host@0.1.1';
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();

@@ -5,7 +5,7 @@
 // ctx: { model, tokenCount, thinking, stream, toolNames, hasWebSearch, hasImages,
 //        messageCount, sessionId?, previousInputTokens?, builtinRoute }
 // config: the whole config as a JSON string (secrets removed); body: the request bytes.
-import { log } from 'ccr:plugin/host@0.1.0';
+import { log } from 'ccr:plugin/host@0.1.1';
 
 export function metadata() {
   return { name: '{{name}}', version: '0.1.0', kind: 'router', description: 'A ccr router' };

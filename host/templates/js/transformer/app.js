@@ -5,7 +5,7 @@
 // WIT -> JS: camelCase names; list<u8> = Uint8Array; option = value or undefined;
 // variants = { tag, val }; flags = object of booleans; to return err(plugin-error), throw a
 // value whose `payload` is { tag: 'invalid-request' | 'upstream' | 'internal', val }.
-import { log } from 'ccr:plugin/host@0.1.0';
+import { log } from 'ccr:plugin/host@0.1.1';
 
 class PluginError extends Error {
   constructor(tag, val) {
