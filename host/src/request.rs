@@ -7,7 +7,7 @@
 
 use axum::body::Body;
 use bytes::Bytes;
-use http_body_util::BodyExt;
+use futures::StreamExt;
 use serde_json::Value;
 
 use crate::server::error::ProxyError;
@@ -58,21 +58,38 @@ pub enum RequestKind {
     CountTokens,
 }
 
+/// After the limit is hit, keep reading (and discarding) up to this much more so the client
+/// is done sending and actually reads the 413 instead of a connection reset.
+const DRAIN_BYTES: usize = 128 * 1024 * 1024;
+
 /// Read the whole body, refusing more than [`MAX_BODY_BYTES`].
 pub async fn read_body(body: Body) -> Result<Bytes, ProxyError> {
-    let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
-    match limited.collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
-            Err(ProxyError::TooLarge(format!(
-                "request body is larger than the {} MB limit",
-                MAX_BODY_BYTES >> 20
-            )))
+    let too_large = || {
+        ProxyError::TooLarge(format!(
+            "request body is larger than the {} MB limit",
+            MAX_BODY_BYTES >> 20
+        ))
+    };
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    let mut drained = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|err| {
+            ProxyError::InvalidRequest(format!("could not read the request body: {err}"))
+        })?;
+        if drained > 0 || buf.len() + chunk.len() > MAX_BODY_BYTES {
+            drained += chunk.len();
+            if drained > DRAIN_BYTES {
+                break;
+            }
+            continue;
         }
-        Err(err) => Err(ProxyError::InvalidRequest(format!(
-            "could not read the request body: {err}"
-        ))),
+        buf.extend_from_slice(&chunk);
     }
+    if drained > 0 {
+        return Err(too_large());
+    }
+    Ok(Bytes::from(buf))
 }
 
 /// Parse and validate a request body.

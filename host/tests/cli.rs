@@ -81,7 +81,10 @@ fn assert_one_line_error(o: &Output, must_contain: &[&str]) {
     assert_eq!(o.status.code(), Some(1), "stderr: {err}");
     assert!(err.starts_with("error: "), "stderr: {err}");
     assert_eq!(err.trim_end().lines().count(), 1, "stderr: {err}");
-    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
     for needle in must_contain {
         assert!(err.contains(needle), "{needle:?} not in {err:?}");
     }
@@ -120,7 +123,10 @@ fn config_path_names_the_source() {
         home.ccr_home().join("config.json").display().to_string()
     );
     let second = lines.next().unwrap();
-    assert!(second.contains("default") && second.contains("embedded default"), "{out}");
+    assert!(
+        second.contains("default") && second.contains("embedded default"),
+        "{out}"
+    );
 
     let o = home.run(&["config", "path", "--config", "/nowhere/c.json"]);
     assert!(stdout(&o).starts_with("/nowhere/c.json\nsource: --config (missing"));
@@ -157,7 +163,10 @@ fn config_show_redacts_secrets() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(!out.contains("sk-top-secret") && !out.contains("sk-from-env"), "{out}");
+    assert!(
+        !out.contains("sk-top-secret") && !out.contains("sk-from-env"),
+        "{out}"
+    );
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["APIKEY"], "***");
     assert_eq!(json["Providers"][0]["api_key"], "***");
@@ -184,7 +193,10 @@ fn config_validate_reports_ok_and_errors() {
     )
     .unwrap();
     let o = home.run(&["config", "validate", "--config", bad.to_str().unwrap()]);
-    assert_one_line_error(&o, &[bad.to_str().unwrap(), "Router.default", "unknown provider"]);
+    assert_one_line_error(
+        &o,
+        &[bad.to_str().unwrap(), "Router.default", "unknown provider"],
+    );
 
     let syntax = home.path().join("syntax.json");
     std::fs::write(&syntax, "{\n  \"PORT\": 1,\n  \"HOST\": \n}").unwrap();
@@ -199,7 +211,10 @@ fn config_validate_reports_ok_and_errors() {
 fn plugin_check_rejects_anything_that_is_not_a_plugin() {
     let home = Home::new();
     let files = [
-        ("garbage.wasm", b"this is not wasm at all, just text".to_vec()),
+        (
+            "garbage.wasm",
+            b"this is not wasm at all, just text".to_vec(),
+        ),
         ("core.wasm", b"\0asm\x01\0\0\0".to_vec()),
         ("empty.wasm", Vec::new()),
         ("truncated.wasm", b"\0asm\x0d\0\x01\0\x01".to_vec()),
@@ -306,7 +321,10 @@ fn code_without_claude_says_how_to_install_it_and_starts_nothing() {
         .env("PATH", &empty_path)
         .output()
         .unwrap();
-    assert_one_line_error(&o, &["npm install -g @anthropic-ai/claude-code", "CLAUDE_PATH"]);
+    assert_one_line_error(
+        &o,
+        &["npm install -g @anthropic-ai/claude-code", "CLAUDE_PATH"],
+    );
     assert!(!home.ccr_home().join(".claude-code-router.pid").exists());
 }
 
@@ -329,7 +347,11 @@ fn logs_prints_the_tail_of_the_newest_file() {
 fn plugin_new_writes_a_project_from_the_template() {
     let home = Home::new();
     let parent = home.path().join("work");
-    for (lang, kind) in [("js", "router"), ("python", "transformer"), ("rust", "provider")] {
+    for (lang, kind) in [
+        ("js", "router"),
+        ("python", "transformer"),
+        ("rust", "provider"),
+    ] {
         let name = format!("my-{lang}-{kind}");
         let o = home.run(&[
             "plugin",
@@ -348,13 +370,20 @@ fn plugin_new_writes_a_project_from_the_template() {
         assert!(project.join("build.sh").is_file());
         for entry in walk(&project) {
             let text = std::fs::read_to_string(&entry).unwrap();
-            assert!(!text.contains("{{"), "placeholder left in {}", entry.display());
+            assert!(
+                !text.contains("{{"),
+                "placeholder left in {}",
+                entry.display()
+            );
         }
         if lang == "rust" {
             let manifest = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
             assert!(manifest.contains(&format!("name = \"{name}\"")));
             // Run from a checkout: the SDK is a path dependency.
-            assert!(manifest.contains("ccr-plugin-sdk = { path = \""), "{manifest}");
+            assert!(
+                manifest.contains("ccr-plugin-sdk = { path = \""),
+                "{manifest}"
+            );
         }
         #[cfg(unix)]
         {
@@ -379,7 +408,9 @@ fn plugin_new_writes_a_project_from_the_template() {
         ]);
         assert_one_line_error(&o, &["already exists"]);
     }
-    let o = home.run(&["plugin", "new", "Bad_Name", "--kind", "router", "--lang", "js"]);
+    let o = home.run(&[
+        "plugin", "new", "Bad_Name", "--kind", "router", "--lang", "js",
+    ]);
     assert_one_line_error(&o, &["invalid plugin name"]);
 
     let o = home.run(&["plugin", "build", home.path().to_str().unwrap()]);
@@ -412,7 +443,11 @@ fn service_round_trip() {
 
     let o = home.run(&["start", "--daemon"]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains(&format!("http://127.0.0.1:{port}")), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("http://127.0.0.1:{port}")),
+        "{}",
+        stdout(&o)
+    );
     let pid: u32 = std::fs::read_to_string(&pid_file)
         .unwrap()
         .trim()

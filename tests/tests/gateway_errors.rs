@@ -516,32 +516,6 @@ async fn bad_input_gets_anthropic_4xx_and_the_server_keeps_serving() {
     );
     still_serving(&proxy).await;
 
-    // A 40 MB body (over Anthropic's 32 MB limit), with a content-length...
-    let huge = {
-        let mut body =
-            br#"{"model":"mock,text","max_tokens":5,"messages":[{"role":"user","content":""#
-                .to_vec();
-        body.resize(body.len() + 40 * 1024 * 1024, b'a');
-        body.extend_from_slice(br#""}]}"#);
-        body
-    };
-    let answer = post_raw(&proxy, "/v1/messages", huge.clone(), &json_headers).await;
-    assert_error(&answer, 413, "request_too_large");
-    // ...and chunked, without one.
-    let pieces: Vec<Result<Vec<u8>, std::io::Error>> =
-        huge.chunks(1 << 20).map(|c| Ok(c.to_vec())).collect();
-    let answer = post_raw(
-        &proxy,
-        "/v1/messages",
-        reqwest::Body::wrap_stream(futures::stream::iter(pieces)),
-        &json_headers,
-    )
-    .await;
-    assert_error(&answer, 413, "request_too_large");
-    let answer = post_raw(&proxy, "/v1/messages/count_tokens", huge, &json_headers).await;
-    assert_error(&answer, 413, "request_too_large");
-    still_serving(&proxy).await;
-
     // Unknown paths and methods.
     for path in [
         "/v1/nope",
@@ -554,6 +528,85 @@ async fn bad_input_gets_anthropic_4xx_and_the_server_keeps_serving() {
         let answer = post_raw(&proxy, path, b"{}".to_vec(), &json_headers).await;
         assert_error(&answer, 404, "not_found_error");
     }
+    still_serving(&proxy).await;
+}
+
+/// A body over the 32 MB limit must get a 413 `request_too_large` the client can read, with
+/// or without a content-length, on both endpoints that take a body. Each shape is sent
+/// several times on fresh connections: a server that answers and then closes with the
+/// rest of the upload unread makes the kernel reset the connection, and the client then
+/// sees "connection reset" instead of the 413 some of the time, not every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_bodies_get_a_readable_413() {
+    let mock = MockUpstream::start();
+    let proxy = start(&mock);
+    let huge = {
+        let mut body =
+            br#"{"model":"mock,text","max_tokens":5,"messages":[{"role":"user","content":""#
+                .to_vec();
+        body.resize(body.len() + 40 * 1024 * 1024, b'a');
+        body.extend_from_slice(br#""}]}"#);
+        bytes::Bytes::from(body)
+    };
+    const ATTEMPTS: usize = 20;
+    let mut outcomes = Vec::new();
+    for attempt in 0..ATTEMPTS {
+        for (what, path, chunked) in [
+            ("messages, content-length", "/v1/messages", false),
+            ("messages, chunked", "/v1/messages", true),
+            (
+                "count_tokens, content-length",
+                "/v1/messages/count_tokens",
+                false,
+            ),
+        ] {
+            let body = if chunked {
+                let pieces: Vec<Result<bytes::Bytes, std::io::Error>> = (0..huge.len())
+                    .step_by(1 << 20)
+                    .map(|i| Ok(huge.slice(i..(i + (1 << 20)).min(huge.len()))))
+                    .collect();
+                reqwest::Body::wrap_stream(futures::stream::iter(pieces))
+            } else {
+                reqwest::Body::from(huge.clone())
+            };
+            // A fresh client: no connection reuse between attempts.
+            let client = reqwest::Client::builder().no_proxy().build().unwrap();
+            let result = client
+                .post(format!("{}{path}", proxy.base_url()))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await;
+            let outcome = match result {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    match response.text().await {
+                        Ok(text) => {
+                            let ok = status == 413
+                                && serde_json::from_str::<Value>(&text).is_ok_and(|v| {
+                                    v["type"] == "error"
+                                        && v["error"]["type"] == "request_too_large"
+                                });
+                            if ok {
+                                continue;
+                            }
+                            format!("{status} {text}")
+                        }
+                        Err(e) => format!("{status}, then the body failed: {e:?}"),
+                    }
+                }
+                Err(e) => format!("no response: {e:?}"),
+            };
+            outcomes.push(format!("attempt {attempt}, {what}: {outcome}"));
+        }
+    }
+    assert!(
+        outcomes.is_empty(),
+        "{} of {} oversized uploads did not get a readable 413 request_too_large:\n{}",
+        outcomes.len(),
+        ATTEMPTS * 3,
+        outcomes.join("\n")
+    );
     still_serving(&proxy).await;
 }
 

@@ -369,7 +369,10 @@ mod tests {
             let Command::Config { config, action } = cli.command else {
                 panic!("not config");
             };
-            assert_eq!(config.config.as_deref(), Some(std::path::Path::new("/x.json")));
+            assert_eq!(
+                config.config.as_deref(),
+                Some(std::path::Path::new("/x.json"))
+            );
             assert!(matches!(action, Some(ConfigAction::Validate)));
         }
     }

@@ -240,7 +240,10 @@ fn sdk_dependency() -> String {
     match source_checkout() {
         Some(repo) => format!(
             "{{ path = \"{}\" }}",
-            repo.join("plugin-sdk").display().to_string().replace('\\', "/")
+            repo.join("plugin-sdk")
+                .display()
+                .to_string()
+                .replace('\\', "/")
         ),
         None => format!("\"{}\"", sdk_version()),
     }
@@ -502,11 +505,12 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
         .args(["target", "list", "--installed"])
         .output()
     {
-        Ok(o) => String::from_utf8_lossy(&o.stdout)
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
             .lines()
             .any(|l| l.trim() == WASM_TARGET),
-        // No rustup: maybe a distro toolchain with the target; let cargo say.
-        Err(_) => return Ok(()),
+        // No usable rustup (a distro toolchain, or no default toolchain): let cargo say
+        // what is missing.
+        _ => return Ok(()),
     };
     if installed {
         return Ok(());

@@ -9,40 +9,142 @@ use super::{PluginKindArg, PluginLang};
 
 /// Every template file: (path under `host/templates/`, contents).
 const FILES: &[(&str, &str)] = &[
-    ("js/provider/app.js", include_str!("../../templates/js/provider/app.js")),
-    ("js/provider/build.sh", include_str!("../../templates/js/provider/build.sh")),
-    ("js/provider/package.json", include_str!("../../templates/js/provider/package.json")),
-    ("js/provider/test.sh", include_str!("../../templates/js/provider/test.sh")),
-    ("js/router/app.js", include_str!("../../templates/js/router/app.js")),
-    ("js/router/build.sh", include_str!("../../templates/js/router/build.sh")),
-    ("js/router/package.json", include_str!("../../templates/js/router/package.json")),
-    ("js/router/test.sh", include_str!("../../templates/js/router/test.sh")),
-    ("js/transformer/app.js", include_str!("../../templates/js/transformer/app.js")),
-    ("js/transformer/build.sh", include_str!("../../templates/js/transformer/build.sh")),
-    ("js/transformer/package.json", include_str!("../../templates/js/transformer/package.json")),
-    ("js/transformer/test.sh", include_str!("../../templates/js/transformer/test.sh")),
-    ("python/provider/app.py", include_str!("../../templates/python/provider/app.py")),
-    ("python/provider/build.sh", include_str!("../../templates/python/provider/build.sh")),
-    ("python/provider/provider_api.py", include_str!("../../templates/python/provider/provider_api.py")),
-    ("python/provider/test.sh", include_str!("../../templates/python/provider/test.sh")),
-    ("python/router/app.py", include_str!("../../templates/python/router/app.py")),
-    ("python/router/build.sh", include_str!("../../templates/python/router/build.sh")),
-    ("python/router/test.sh", include_str!("../../templates/python/router/test.sh")),
-    ("python/transformer/app.py", include_str!("../../templates/python/transformer/app.py")),
-    ("python/transformer/build.sh", include_str!("../../templates/python/transformer/build.sh")),
-    ("python/transformer/test.sh", include_str!("../../templates/python/transformer/test.sh")),
-    ("rust/provider/Cargo.toml", include_str!("../../templates/rust/provider/Cargo.toml")),
-    ("rust/provider/build.sh", include_str!("../../templates/rust/provider/build.sh")),
-    ("rust/provider/src/lib.rs", include_str!("../../templates/rust/provider/src/lib.rs")),
-    ("rust/provider/test.sh", include_str!("../../templates/rust/provider/test.sh")),
-    ("rust/router/Cargo.toml", include_str!("../../templates/rust/router/Cargo.toml")),
-    ("rust/router/build.sh", include_str!("../../templates/rust/router/build.sh")),
-    ("rust/router/src/lib.rs", include_str!("../../templates/rust/router/src/lib.rs")),
-    ("rust/router/test.sh", include_str!("../../templates/rust/router/test.sh")),
-    ("rust/transformer/Cargo.toml", include_str!("../../templates/rust/transformer/Cargo.toml")),
-    ("rust/transformer/build.sh", include_str!("../../templates/rust/transformer/build.sh")),
-    ("rust/transformer/src/lib.rs", include_str!("../../templates/rust/transformer/src/lib.rs")),
-    ("rust/transformer/test.sh", include_str!("../../templates/rust/transformer/test.sh")),
+    (
+        "js/provider/app.js",
+        include_str!("../../templates/js/provider/app.js"),
+    ),
+    (
+        "js/provider/build.sh",
+        include_str!("../../templates/js/provider/build.sh"),
+    ),
+    (
+        "js/provider/package.json",
+        include_str!("../../templates/js/provider/package.json"),
+    ),
+    (
+        "js/provider/test.sh",
+        include_str!("../../templates/js/provider/test.sh"),
+    ),
+    (
+        "js/router/app.js",
+        include_str!("../../templates/js/router/app.js"),
+    ),
+    (
+        "js/router/build.sh",
+        include_str!("../../templates/js/router/build.sh"),
+    ),
+    (
+        "js/router/package.json",
+        include_str!("../../templates/js/router/package.json"),
+    ),
+    (
+        "js/router/test.sh",
+        include_str!("../../templates/js/router/test.sh"),
+    ),
+    (
+        "js/transformer/app.js",
+        include_str!("../../templates/js/transformer/app.js"),
+    ),
+    (
+        "js/transformer/build.sh",
+        include_str!("../../templates/js/transformer/build.sh"),
+    ),
+    (
+        "js/transformer/package.json",
+        include_str!("../../templates/js/transformer/package.json"),
+    ),
+    (
+        "js/transformer/test.sh",
+        include_str!("../../templates/js/transformer/test.sh"),
+    ),
+    (
+        "python/provider/app.py",
+        include_str!("../../templates/python/provider/app.py"),
+    ),
+    (
+        "python/provider/build.sh",
+        include_str!("../../templates/python/provider/build.sh"),
+    ),
+    (
+        "python/provider/provider_api.py",
+        include_str!("../../templates/python/provider/provider_api.py"),
+    ),
+    (
+        "python/provider/test.sh",
+        include_str!("../../templates/python/provider/test.sh"),
+    ),
+    (
+        "python/router/app.py",
+        include_str!("../../templates/python/router/app.py"),
+    ),
+    (
+        "python/router/build.sh",
+        include_str!("../../templates/python/router/build.sh"),
+    ),
+    (
+        "python/router/test.sh",
+        include_str!("../../templates/python/router/test.sh"),
+    ),
+    (
+        "python/transformer/app.py",
+        include_str!("../../templates/python/transformer/app.py"),
+    ),
+    (
+        "python/transformer/build.sh",
+        include_str!("../../templates/python/transformer/build.sh"),
+    ),
+    (
+        "python/transformer/test.sh",
+        include_str!("../../templates/python/transformer/test.sh"),
+    ),
+    (
+        "rust/provider/Cargo.toml",
+        include_str!("../../templates/rust/provider/Cargo.toml"),
+    ),
+    (
+        "rust/provider/build.sh",
+        include_str!("../../templates/rust/provider/build.sh"),
+    ),
+    (
+        "rust/provider/src/lib.rs",
+        include_str!("../../templates/rust/provider/src/lib.rs"),
+    ),
+    (
+        "rust/provider/test.sh",
+        include_str!("../../templates/rust/provider/test.sh"),
+    ),
+    (
+        "rust/router/Cargo.toml",
+        include_str!("../../templates/rust/router/Cargo.toml"),
+    ),
+    (
+        "rust/router/build.sh",
+        include_str!("../../templates/rust/router/build.sh"),
+    ),
+    (
+        "rust/router/src/lib.rs",
+        include_str!("../../templates/rust/router/src/lib.rs"),
+    ),
+    (
+        "rust/router/test.sh",
+        include_str!("../../templates/rust/router/test.sh"),
+    ),
+    (
+        "rust/transformer/Cargo.toml",
+        include_str!("../../templates/rust/transformer/Cargo.toml"),
+    ),
+    (
+        "rust/transformer/build.sh",
+        include_str!("../../templates/rust/transformer/build.sh"),
+    ),
+    (
+        "rust/transformer/src/lib.rs",
+        include_str!("../../templates/rust/transformer/src/lib.rs"),
+    ),
+    (
+        "rust/transformer/test.sh",
+        include_str!("../../templates/rust/transformer/test.sh"),
+    ),
 ];
 
 /// The files of one template: (path inside the new project, contents).
@@ -70,7 +172,11 @@ mod tests {
                 }
                 continue;
             }
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             let skip = name.ends_with(".wasm") || name.ends_with(".pyc") || name == "Cargo.lock";
             if rel.matches('/').count() >= 2 && !skip {
                 out.push(rel);
@@ -91,7 +197,11 @@ mod tests {
     #[test]
     fn every_language_and_kind_has_a_template() {
         for lang in [PluginLang::Rust, PluginLang::Js, PluginLang::Python] {
-            for kind in [PluginKindArg::Provider, PluginKindArg::Transformer, PluginKindArg::Router] {
+            for kind in [
+                PluginKindArg::Provider,
+                PluginKindArg::Transformer,
+                PluginKindArg::Router,
+            ] {
                 assert!(!files(lang, kind).is_empty(), "{lang:?} {kind:?}");
             }
         }

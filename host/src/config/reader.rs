@@ -36,7 +36,15 @@ impl<'a> Reader<'a> {
 
     /// "expected WHAT, found <description of v>".
     pub fn expected(&self, key: &str, what: &str, found: &Value) -> ConfigError {
-        self.invalid(key, format!("expected {what}, found {}", describe(found)))
+        // Never echo what sits under a secret-looking key: errors reach logs and /health.
+        let last = key.rsplit('.').next().unwrap_or(key);
+        let last = last.split('[').next().unwrap_or(last);
+        let found = if crate::config::is_secret_key(last) {
+            describe_type(found).to_owned()
+        } else {
+            describe(found)
+        };
+        self.invalid(key, format!("expected {what}, found {found}"))
     }
 
     pub fn warn(&mut self, message: impl Into<String>) {
@@ -135,6 +143,18 @@ pub(crate) fn join(prefix: &str, key: &str) -> String {
 }
 
 /// A short description of a JSON value for error messages: `number 3`, `string "abc"`.
+/// The JSON type of `v`, without its value.
+pub(crate) fn describe_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 pub(crate) fn describe(v: &Value) -> String {
     match v {
         Value::Null => "null".to_owned(),

@@ -52,9 +52,21 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/health", get(health).head(health))
         .merge(protected)
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::map_response(add_request_id))
         // Bodies are read (with their own limit and Anthropic-shaped error) by the handlers.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
+}
+
+/// Every response carries a `request-id` header, as Anthropic's do (SDKs surface it as
+/// `request_id`; our log lines are correlated by time and route).
+async fn add_request_id(mut response: Response) -> Response {
+    let id = format!("req_{}", uuid::Uuid::new_v4().simple());
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert("request-id", value);
+    }
+    response
 }
 
 async fn messages(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
@@ -128,6 +140,10 @@ async fn models(State(state): State<Arc<AppState>>) -> Json<Value> {
         .and_then(|m| m["id"].as_str())
         .map(str::to_string);
     Json(json!({ "data": data, "has_more": false, "first_id": first, "last_id": last }))
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ProxyError {
+    ProxyError::NotFound(format!("{method} is not supported on {}", uri.path()))
 }
 
 async fn not_found(uri: axum::http::Uri) -> ProxyError {

@@ -70,7 +70,18 @@ pub fn translate_response(status: u16, body: &[u8], model: &str) -> Result<Vec<u
         content.push(Block::Text { text });
     }
 
-    let calls = message.tool_calls.unwrap_or_default();
+    let mut calls = message.tool_calls.unwrap_or_default();
+    // The legacy `function_call` (the deprecated `functions` API) is one call without an id.
+    // Servers that send it alongside `tool_calls` repeat the same call, so it only counts when
+    // there are no `tool_calls`.
+    if calls.is_empty() {
+        if let Some(function) = message.function_call {
+            calls.push(RespToolCall {
+                id: None,
+                function: Some(function),
+            });
+        }
+    }
     let has_tool_calls = !calls.is_empty();
     for (k, call) in calls.into_iter().enumerate() {
         let function = call.function.unwrap_or_default();
@@ -274,6 +285,9 @@ struct RespMessage<'a> {
     reasoning: Option<Str<'a>>,
     #[serde(borrow, default)]
     tool_calls: Option<Vec<RespToolCall<'a>>>,
+    /// Legacy single call: `{name, arguments}`, finish reason `function_call`.
+    #[serde(borrow, default)]
+    function_call: Option<RespFunction<'a>>,
     #[serde(borrow, default)]
     refusal: Option<Str<'a>>,
 }

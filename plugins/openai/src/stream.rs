@@ -11,7 +11,8 @@
 //!   unfinished JSON text is buffered, and opened (its buffer flushed as one delta) as soon as
 //!   the earlier call's JSON is complete, so interleaved parallel calls still produce whole,
 //!   separate inputs. Fragments for a call whose block is already closed (only possible when the
-//!   upstream sends text between fragments of one call) are dropped.
+//!   upstream sends text between fragments of one call) are dropped. A legacy `function_call`
+//!   delta is the same as tool call 0 without an id (one is generated).
 //! - the stream ends at `[DONE]` or [`StreamTranslator::finish`], whichever comes first: open
 //!   blocks close, then `message_delta` (stop reason, cumulative usage) and `message_stop`.
 //! - an upstream error (an `error` member, OpenRouter's `finish_reason:"error"`, an `error`
@@ -48,6 +49,10 @@ pub struct StreamTranslator {
     tools: Vec<ToolSlot>,
     /// Whether any `tool_use` block was produced (decides `tool_use` vs `end_turn`).
     emitted_tool: bool,
+    /// Which call shape this stream uses, decided by the first one seen: `tool_calls`
+    /// (`Some(false)`) or the legacy `function_call` (`Some(true)`). The other shape is then
+    /// ignored, since servers that send both repeat the same call.
+    legacy_calls: Option<bool>,
     finish_reason: Option<String>,
     usage: AnthropicUsage,
 }
@@ -112,6 +117,7 @@ impl StreamTranslator {
             open: Open::None,
             tools: Vec::new(),
             emitted_tool: false,
+            legacy_calls: None,
             finish_reason: None,
             usage: AnthropicUsage::default(),
         }
@@ -274,8 +280,23 @@ impl StreamTranslator {
         if let Some(refusal) = delta.refusal.filter(|r| !r.is_empty()) {
             self.text(&refusal, out);
         }
-        for call in delta.tool_calls.into_iter().flatten() {
-            self.tool_fragment(call, out);
+        let calls = delta.tool_calls.filter(|c| !c.is_empty());
+        if calls.is_some() && self.legacy_calls != Some(true) {
+            self.legacy_calls = Some(false);
+            for call in calls.into_iter().flatten() {
+                self.tool_fragment(call, out);
+            }
+        } else if let Some(function) = delta.function_call {
+            // Legacy `function_call` fragments: one call, fed as tool call 0 without an id.
+            if self.legacy_calls != Some(false) {
+                self.legacy_calls = Some(true);
+                let call = ToolCallDelta {
+                    index: Some(0),
+                    id: None,
+                    function: Some(function),
+                };
+                self.tool_fragment(call, out);
+            }
         }
     }
 
@@ -575,6 +596,9 @@ struct Delta<'a> {
     refusal: Option<Str<'a>>,
     #[serde(borrow, default)]
     tool_calls: Option<Vec<ToolCallDelta<'a>>>,
+    /// Legacy single call: `{name?, arguments?}` fragments.
+    #[serde(borrow, default)]
+    function_call: Option<FunctionDelta<'a>>,
 }
 
 #[derive(Deserialize)]

@@ -194,6 +194,56 @@ fn missing_ids_are_generated() {
 }
 
 #[test]
+fn legacy_function_call_is_a_tool_use_block() {
+    let out = ok(&completion(
+        json!({"role": "assistant", "content": null,
+               "function_call": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}),
+        json!("function_call"),
+    ));
+    assert_eq!(out["stop_reason"], "tool_use");
+    let content = out["content"].as_array().unwrap();
+    assert_eq!(content.len(), 1, "{out}");
+    let id = content[0]["id"].as_str().unwrap();
+    assert!(id.starts_with("toolu_") && id.len() > 6, "{id}");
+    assert_eq!(
+        content[0],
+        json!({"type": "tool_use", "id": id, "name": "get_weather", "input": {"city": "Paris"}})
+    );
+
+    // Alongside text, and with empty arguments: text first, then the call with `{}`.
+    let out = ok(&completion(
+        json!({"content": "Checking.", "function_call": {"name": "now", "arguments": ""}}),
+        json!("function_call"),
+    ));
+    assert_eq!(out["stop_reason"], "tool_use");
+    assert_eq!(
+        out["content"][0],
+        json!({"type": "text", "text": "Checking."})
+    );
+    assert_eq!(out["content"][1]["name"], "now");
+    assert_eq!(out["content"][1]["input"], json!({}));
+
+    // Sent together with `tool_calls` (a repeat of the same call): only `tool_calls` count.
+    let out = ok(&completion(
+        json!({"tool_calls": [{"id": "call_1", "type": "function",
+                               "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}],
+               "function_call": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}),
+        json!("tool_calls"),
+    ));
+    let content = out["content"].as_array().unwrap();
+    assert_eq!(content.len(), 1, "{out}");
+    assert_eq!(content[0]["id"], "call_1");
+
+    // `function_call: null` is no call.
+    let out = ok(&completion(
+        json!({"content": "hi", "function_call": null}),
+        json!("stop"),
+    ));
+    assert_eq!(out["stop_reason"], "end_turn");
+    assert_eq!(out["content"].as_array().unwrap().len(), 1);
+}
+
+#[test]
 fn deepseek_cache_usage() {
     let mut body = completion(json!({"content": "x"}), json!("stop"));
     body["usage"] = json!({"prompt_tokens": 500, "completion_tokens": 7, "prompt_cache_hit_tokens": 300, "prompt_cache_miss_tokens": 200});

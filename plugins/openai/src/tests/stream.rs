@@ -410,6 +410,109 @@ fn whole_calls_in_one_chunk() {
 }
 
 #[test]
+fn legacy_function_call_fragments_become_a_tool_use_block() {
+    let mut t = StreamTranslator::new(MODEL);
+    let mut all = Vec::new();
+    for p in [
+        d(json!({"role": "assistant", "content": null,
+                 "function_call": {"name": "get_weather", "arguments": ""}})),
+        d(json!({"function_call": {"arguments": "{\"city\""}})),
+        d(json!({"function_call": {"arguments": ":\"Paris\"}"}})),
+        chunk(json!({}), json!("function_call")),
+        done(),
+    ] {
+        all.extend(t.feed(None, p.as_bytes()));
+    }
+    let events = decode(all);
+    let id = events[1].1["content_block"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(id.starts_with("toolu_"), "{id}");
+    assert_eq!(
+        events,
+        vec![
+            message_start(0, 0),
+            tool_start(0, &id, "get_weather"),
+            json_delta(0, "{\"city\""),
+            json_delta(0, ":\"Paris\"}"),
+            block_stop(0),
+            message_delta("tool_use", 0, 0, 0),
+            message_stop(),
+        ]
+    );
+}
+
+#[test]
+fn legacy_function_call_after_text_and_with_a_late_name() {
+    let mut t = StreamTranslator::new(MODEL);
+    let mut all = Vec::new();
+    for p in [
+        d(json!({"content": "x"})),
+        // Arguments before the name: buffered until the name comes.
+        d(json!({"function_call": {"arguments": "{\"a\""}})),
+        d(json!({"function_call": {"name": "Late", "arguments": ":1}"}})),
+        done(),
+    ] {
+        all.extend(t.feed(None, p.as_bytes()));
+    }
+    let events = decode(all);
+    let id = events[4].1["content_block"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(id.starts_with("toolu_"), "{id}");
+    assert_eq!(
+        events,
+        vec![
+            message_start(0, 0),
+            text_start(0),
+            text(0, "x"),
+            block_stop(0),
+            tool_start(1, &id, "Late"),
+            json_delta(1, "{\"a\":1}"),
+            block_stop(1),
+            message_delta("tool_use", 0, 0, 0),
+            message_stop(),
+        ]
+    );
+}
+
+#[test]
+fn legacy_function_call_repeating_tool_calls_is_ignored() {
+    // A server that sends both shapes for the same call: the first shape seen wins.
+    let both = |name: Option<&str>, id: Option<&str>, args: &str| {
+        let mut delta = tool(0, id, name, args);
+        let mut function = json!({"arguments": args});
+        if let Some(n) = name {
+            function["name"] = json!(n);
+        }
+        delta["function_call"] = function;
+        d(delta)
+    };
+    let events = run(&[
+        both(Some("A"), Some("c1"), "{\"q\""),
+        both(None, None, ":1}"),
+        // Later `function_call`-only fragments are ignored too.
+        d(json!({"function_call": {"arguments": "junk"}})),
+        chunk(json!({}), json!("tool_calls")),
+        done(),
+    ]);
+    assert_eq!(
+        events,
+        vec![
+            message_start(0, 0),
+            tool_start(0, "c1", "A"),
+            json_delta(0, "{\"q\""),
+            json_delta(0, ":1}"),
+            block_stop(0),
+            message_delta("tool_use", 0, 0, 0),
+            message_stop(),
+        ]
+    );
+}
+
+#[test]
 fn missing_tool_id_is_generated_and_name_may_come_late() {
     let mut t = StreamTranslator::new(MODEL);
     let mut all = Vec::new();
