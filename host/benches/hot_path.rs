@@ -18,7 +18,9 @@ use ccr::config;
 use ccr::plugins::bindings::{
     ProviderTarget, RouteContext, Target, TransformContext, UpstreamEvent,
 };
-use ccr::plugins::{PluginEngine, PluginLimits, PluginRegistry, ProviderInstance, TransformerInstance};
+use ccr::plugins::{
+    PluginEngine, PluginLimits, PluginRegistry, ProviderInstance, TransformerInstance,
+};
 use ccr::request::{self, RequestKind};
 use ccr::routing::{self, RouteFacts};
 use ccr::tokens::TokenCounter;
@@ -92,7 +94,9 @@ fn benches(c: &mut Criterion) {
     });
     let warm = TokenCounter::default();
     warm.count_request(&parsed.json);
-    g.bench_function("tokens_cached_80kb", |b| b.iter(|| warm.count_request(&parsed.json)));
+    g.bench_function("tokens_cached_80kb", |b| {
+        b.iter(|| warm.count_request(&parsed.json))
+    });
     g.bench_function("route_decision", |b| {
         b.iter(|| {
             let facts = RouteFacts::from_request(&parsed.json, None);
@@ -120,7 +124,9 @@ fn benches(c: &mut Criterion) {
     };
     g.bench_function("transformer_instantiate_call_80kb", |b| {
         b.to_async(&rt).iter(|| async {
-            let mut t = TransformerInstance::new(&engine, maxtoken.clone()).await.unwrap();
+            let mut t = TransformerInstance::new(&engine, maxtoken.clone())
+                .await
+                .unwrap();
             t.transform_request(&ctx, raw.to_vec()).await.unwrap()
         })
     });
@@ -130,7 +136,9 @@ fn benches(c: &mut Criterion) {
     };
     g.bench_function("provider_instantiate_build_request_80kb", |b| {
         b.to_async(&rt).iter(|| async {
-            let mut p = ProviderInstance::new(&engine, openai.clone()).await.unwrap();
+            let mut p = ProviderInstance::new(&engine, openai.clone())
+                .await
+                .unwrap();
             p.build_request(&provider_target, &raw).await.unwrap()
         })
     });

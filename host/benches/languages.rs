@@ -45,7 +45,13 @@ fn workspace() -> PathBuf {
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map(|d| if d.is_absolute() { d } else { workspace().join(d) })
+        .map(|d| {
+            if d.is_absolute() {
+                d
+            } else {
+                workspace().join(d)
+            }
+        })
         .unwrap_or_else(|| workspace().join("target"))
 }
 
@@ -71,7 +77,10 @@ fn build_rust_example() -> PathBuf {
         .env_remove("CARGO_TARGET_DIR")
         .status()
         .expect("running cargo to build examples/rust-transformer");
-    assert!(status.success(), "building examples/rust-transformer failed");
+    assert!(
+        status.success(),
+        "building examples/rust-transformer failed"
+    );
     dir.join("wasm32-wasip2/plugin/rust_transformer.wasm")
 }
 
@@ -217,12 +226,19 @@ fn languages(c: &mut Criterion) {
     // Sanity: every plugin clamps (so the timings include a full parse + serialise).
     for s in &subjects {
         let out = rt.block_on(async {
-            let mut t = TransformerInstance::new(&engine, s.plugin.clone()).await.unwrap();
+            let mut t = TransformerInstance::new(&engine, s.plugin.clone())
+                .await
+                .unwrap();
             t.transform_request(&ctx, big.clone()).await.unwrap()
         });
         let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(json["max_tokens"], 1024, "{} did not clamp", s.lang);
-        assert_eq!(json["tools"].as_array().map(Vec::len), Some(24), "{}", s.lang);
+        assert_eq!(
+            json["tools"].as_array().map(Vec::len),
+            Some(24),
+            "{}",
+            s.lang
+        );
     }
 
     let mut g = c.benchmark_group("languages");
@@ -231,13 +247,18 @@ fn languages(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(5));
     for s in &subjects {
         g.bench_function(format!("{}/instantiate", s.lang), |b| {
-            b.to_async(&rt)
-                .iter(|| async { TransformerInstance::new(&engine, s.plugin.clone()).await.unwrap() })
+            b.to_async(&rt).iter(|| async {
+                TransformerInstance::new(&engine, s.plugin.clone())
+                    .await
+                    .unwrap()
+            })
         });
         for (label, body) in [("request_small", &small), ("request_80kb", &big)] {
             g.bench_function(format!("{}/{label}", s.lang), |b| {
                 b.to_async(&rt).iter(|| async {
-                    let mut t = TransformerInstance::new(&engine, s.plugin.clone()).await.unwrap();
+                    let mut t = TransformerInstance::new(&engine, s.plugin.clone())
+                        .await
+                        .unwrap();
                     t.transform_request(&ctx, body.clone()).await.unwrap()
                 })
             });

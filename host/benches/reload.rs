@@ -13,8 +13,18 @@ use criterion::{criterion_group, criterion_main, Criterion};
 
 fn swap(c: &mut Criterion) {
     let build = tempfile::tempdir().unwrap();
-    let v1 = std::fs::read(ccr_tests::wasm::fixture("tag", 1, &build.path().join("v1.wasm"))).unwrap();
-    let v2 = std::fs::read(ccr_tests::wasm::fixture("tag", 2, &build.path().join("v2.wasm"))).unwrap();
+    let v1 = std::fs::read(ccr_tests::wasm::fixture(
+        "tag",
+        1,
+        &build.path().join("v1.wasm"),
+    ))
+    .unwrap();
+    let v2 = std::fs::read(ccr_tests::wasm::fixture(
+        "tag",
+        2,
+        &build.path().join("v2.wasm"),
+    ))
+    .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
@@ -43,7 +53,10 @@ fn swap(c: &mut Criterion) {
         let start = Instant::now();
         std::fs::rename(&tmp, &plugin).unwrap();
         while live_hash(&registry) == before {
-            assert!(start.elapsed() < Duration::from_secs(30), "swap never happened");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "swap never happened"
+            );
             std::thread::sleep(Duration::from_micros(200));
         }
         start.elapsed()

@@ -190,10 +190,12 @@ fn validate(json: &Value, kind: RequestKind) -> Result<(), ProxyError> {
                     }
                 }
             }
-            Some(other) => return Err(invalid(format!(
+            Some(other) => {
+                return Err(invalid(format!(
                 "messages.{i}.content: expected a string or an array of content blocks, found {}",
                 type_name(other)
-            ))),
+            )))
+            }
             None => return Err(invalid(format!("messages.{i}.content: field required"))),
         }
     }

@@ -478,7 +478,8 @@ fn service_round_trip() {
         &fake,
         format!(
             "#!/bin/sh\n{{ for a in \"$@\"; do echo \"arg=$a\"; done; env | grep -E \
-             '^(ANTHROPIC|API_TIMEOUT|NO_PROXY|DISABLE_|CLAUDE_CODE)' | sort; }} > {}\nexit 7\n",
+             '^(ANTHROPIC|API_TIMEOUT|NO_PROXY|DISABLE_|CLAUDE_CODE|CI=|TERM=)' | sort; \
+             echo \"stdin=$(cat)\"; }} > {}\nexit 7\n",
             record.display()
         ),
     )
@@ -512,6 +513,39 @@ fn service_round_trip() {
     // The service outlives claude.
     assert_eq!(home.run(&["status"]).status.code(), Some(0));
 
+    // NON_INTERACTIVE_MODE: CI variables, and claude's stdin is closed even though ours is
+    // an open pipe (the fake claude reads stdin to the end).
+    home.write_config(
+        &CONFIG
+            .replace("45678", &port.to_string())
+            .replace("\"PORT\"", "\"NON_INTERACTIVE_MODE\": true, \"PORT\""),
+    );
+    let mut child = home
+        .ccr()
+        .args(["code", "-p", "x"])
+        .env("CLAUDE_PATH", &fake)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _open_stdin = child.stdin.take();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("claude's stdin was not closed in NON_INTERACTIVE_MODE");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(7));
+    let seen = std::fs::read_to_string(&record).unwrap();
+    for line in ["CI=true", "TERM=dumb", "stdin="] {
+        assert!(seen.lines().any(|l| l == line), "{line:?} not in\n{seen}");
+    }
+
     let o = home.run(&["plugin", "list"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("running service"), "{}", stdout(&o));
@@ -531,4 +565,42 @@ fn service_round_trip() {
     assert!(stdout(&o).contains(&format!("ccr stopped (pid {new_pid})")));
     assert!(!pid_file.exists() && !state_file.exists());
     assert_eq!(home.run(&["status"]).status.code(), Some(3));
+}
+
+/// `ccr start` in the foreground: pid and state files while it runs, a clean exit and no
+/// files left after SIGTERM.
+#[cfg(unix)]
+#[test]
+fn foreground_start_cleans_up_on_sigterm() {
+    let home = Home::new();
+    let port = free_port();
+    let mut child = home
+        .ccr()
+        .args(["start", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = home.ccr_home().join(".claude-code-router.pid");
+    let state_file = home.ccr_home().join(".ccr-state.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !state_file.exists() {
+        assert!(std::time::Instant::now() < deadline, "never became ready");
+        assert!(child.try_wait().unwrap().is_none(), "exited early");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap().trim(),
+        child.id().to_string()
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    assert_eq!(state["listen"], format!("127.0.0.1:{port}"));
+    assert_eq!(state["options"]["port"], port);
+
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(!pid_file.exists() && !state_file.exists());
 }

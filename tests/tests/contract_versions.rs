@@ -55,7 +55,10 @@ fn an_incompatible_build_is_rejected_naming_both_versions() {
     let (code, out) = check(&data("0.2.0"));
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("ccr:plugin@0.2.0"), "{out}");
-    assert!(out.contains(&format!("ccr:plugin@{}", host_contract())), "{out}");
+    assert!(
+        out.contains(&format!("ccr:plugin@{}", host_contract())),
+        "{out}"
+    );
 }
 
 #[tokio::test]
@@ -81,7 +84,8 @@ async fn an_older_build_works_end_to_end() {
         .await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
-    let upstream: Value = serde_json::from_str(body["content"][0]["text"].as_str().unwrap()).unwrap();
+    let upstream: Value =
+        serde_json::from_str(body["content"][0]["text"].as_str().unwrap()).unwrap();
     assert_eq!(upstream["max_tokens"], 77);
     let recorded = mock.last_request().unwrap();
     assert_eq!(recorded.header("x-ccr-example"), Some("clamped"));

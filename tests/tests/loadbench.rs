@@ -52,18 +52,37 @@ fn loadbench_runs_on_a_tiny_setting_and_prints_its_table() {
             .unwrap_or_else(|| panic!("no {name} row in:\n{stdout}"))
             .to_string()
     };
-    let errors = |row: &str| row.trim_end_matches(['|', ' ']).rsplit('|').next().unwrap().trim().to_string();
+    let errors = |row: &str| {
+        row.trim_end_matches(['|', ' '])
+            .rsplit('|')
+            .next()
+            .unwrap()
+            .trim()
+            .to_string()
+    };
     // Every request of the floor and of ccr came back complete and well-formed.
     assert_eq!(errors(&row("direct upstream (floor)")), "0", "{stdout}");
     assert_eq!(errors(&row("ccr")), "0", "{stdout}\n{stderr}");
     assert!(row("claude-code-router").contains("skipped"), "{stdout}");
     // Both request kinds (20 KB JSON and stream) and both concurrencies were measured.
-    assert!(stdout.contains("| 20 KB JSON |") && stdout.contains("| 20 KB stream |"), "{stdout}");
+    assert!(
+        stdout.contains("| 20 KB JSON |") && stdout.contains("| 20 KB stream |"),
+        "{stdout}"
+    );
     assert!(stdout.contains("| ccr | 4 |"), "{stdout}");
 
     assert_eq!(std::fs::read_to_string(&out).unwrap(), stdout);
     let updated = std::fs::read_to_string(&markdown).unwrap();
-    assert!(updated.starts_with("# Benchmarks\n\nbefore\n<!-- loadbench:begin -->\n"), "{updated}");
-    assert!(updated.ends_with("<!-- loadbench:end -->\nafter\n"), "{updated}");
-    assert!(!updated.contains("old results") && updated.contains("| ccr |"), "{updated}");
+    assert!(
+        updated.starts_with("# Benchmarks\n\nbefore\n<!-- loadbench:begin -->\n"),
+        "{updated}"
+    );
+    assert!(
+        updated.ends_with("<!-- loadbench:end -->\nafter\n"),
+        "{updated}"
+    );
+    assert!(
+        !updated.contains("old results") && updated.contains("| ccr |"),
+        "{updated}"
+    );
 }

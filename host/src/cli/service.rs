@@ -245,7 +245,8 @@ pub fn start_foreground(args: &StartArgs, detached: bool) -> anyhow::Result<Exit
     // Blocking tasks (file watchers, plugin loads) must not keep the process alive.
     runtime.shutdown_timeout(Duration::from_secs(2));
     drop(pid_file);
-    if let Err(err) = &result {
+    // In the foreground `main` prints the error; a detached service has only its log.
+    if let (Err(err), true) = (&result, detached) {
         tracing::error!("{err:#}");
     }
     drop(log_guard);

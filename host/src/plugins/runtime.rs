@@ -547,7 +547,11 @@ pub fn contract_compatibility(plugin: &str, host: &str) -> Compatibility {
     let (Some(p), Some(h)) = (parse(plugin), parse(host)) else {
         return Compatibility::Incompatible;
     };
-    let same_range = if h.0 == 0 { p.0 == 0 && p.1 == h.1 } else { p.0 == h.0 };
+    let same_range = if h.0 == 0 {
+        p.0 == 0 && p.1 == h.1
+    } else {
+        p.0 == h.0
+    };
     if !same_range {
         Compatibility::Incompatible
     } else if p > h {
@@ -594,9 +598,15 @@ mod tests {
     #[test]
     fn non_components_are_refused_with_a_reason() {
         assert!(check_wasm_header(b"").is_err());
-        assert!(check_wasm_header(b"hello world").unwrap_err().to_string().contains("magic"));
+        assert!(check_wasm_header(b"hello world")
+            .unwrap_err()
+            .to_string()
+            .contains("magic"));
         let core = b"\0asm\x01\0\0\0";
-        assert!(check_wasm_header(core).unwrap_err().to_string().contains("core WebAssembly module"));
+        assert!(check_wasm_header(core)
+            .unwrap_err()
+            .to_string()
+            .contains("core WebAssembly module"));
         assert!(check_wasm_header(b"\0asm\x0d\0\x01\0").is_ok());
     }
 }

@@ -56,14 +56,16 @@ mod tests {
     #[test]
     fn removes_cache_control_at_every_depth() {
         let body = br#"{"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}]}],"cache_control":{"type":"ephemeral"}}"#;
-        let out = CleanCache::transform_request(&TransformContext::default(), body.to_vec()).unwrap();
+        let out =
+            CleanCache::transform_request(&TransformContext::default(), body.to_vec()).unwrap();
         assert!(!String::from_utf8(out).unwrap().contains("cache_control"));
     }
 
     #[test]
     fn untouched_bodies_come_back_byte_identical() {
         let body = br#"{"model":"m",  "messages":[]}"#;
-        let out = CleanCache::transform_request(&TransformContext::default(), body.to_vec()).unwrap();
+        let out =
+            CleanCache::transform_request(&TransformContext::default(), body.to_vec()).unwrap();
         assert_eq!(out, body);
     }
 }

@@ -50,14 +50,19 @@ mod tests {
     #[test]
     fn caps_and_keeps_everything_else() {
         let body = br#"{"model":"m","max_tokens":32000,"messages":[],"x":{"y":1}}"#;
-        let out = MaxToken::transform_request(&ctx(r#"{"max_tokens":16384}"#), body.to_vec()).unwrap();
-        assert_eq!(out, br#"{"model":"m","max_tokens":16384,"messages":[],"x":{"y":1}}"#);
+        let out =
+            MaxToken::transform_request(&ctx(r#"{"max_tokens":16384}"#), body.to_vec()).unwrap();
+        assert_eq!(
+            out,
+            br#"{"model":"m","max_tokens":16384,"messages":[],"x":{"y":1}}"#
+        );
     }
 
     #[test]
     fn smaller_values_and_missing_options_pass_untouched() {
         let body = br#"{"model":"m","max_tokens":10,"messages":[]}"#;
-        let out = MaxToken::transform_request(&ctx(r#"{"max_tokens":16384}"#), body.to_vec()).unwrap();
+        let out =
+            MaxToken::transform_request(&ctx(r#"{"max_tokens":16384}"#), body.to_vec()).unwrap();
         assert_eq!(out, body);
         let out = MaxToken::transform_request(&ctx("{}"), body.to_vec()).unwrap();
         assert_eq!(out, body);

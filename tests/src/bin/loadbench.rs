@@ -203,11 +203,10 @@ fn build_kinds(sizes: &[usize]) -> Vec<(String, bool, Value)> {
 }
 
 /// The bench config for both proxies: one OpenAI-compatible provider at `chat_url`, no file
-/// logging, everything routed to it.
-fn bench_config(chat_url: &str, port: u16) -> Value {
-    json!({
+/// logging, everything routed to it; `PORT` for claude-code-router (ccr gets `--port`).
+fn bench_config(chat_url: &str, port: Option<u16>) -> Value {
+    let mut config = json!({
         "LOG": false,
-        "PORT": port,
         "Providers": [{
             "name": "mock",
             "api_base_url": chat_url,
@@ -215,7 +214,11 @@ fn bench_config(chat_url: &str, port: u16) -> Value {
             "models": ["static"]
         }],
         "Router": {"default": "mock,static"}
-    })
+    });
+    if let Some(port) = port {
+        config["PORT"] = json!(port);
+    }
+    config
 }
 
 /// Sends every request once through a throwaway `ccr` in front of a recording mock and
@@ -232,7 +235,7 @@ fn capture_upstream_bodies(
     });
     let proxy = Proxy::try_start(ProxyOptions {
         binary: Some(args.ccr_bin.clone()),
-        ..ProxyOptions::new(bench_config(&mock.chat_url(), 0))
+        ..ProxyOptions::new(bench_config(&mock.chat_url(), None))
     })
     .context("starting ccr to capture the upstream bodies")?;
     let headers = fixtures::claude_code_headers();
@@ -373,7 +376,7 @@ fn start_claude_code_router(args: &Args, chat_url: &str) -> Result<ClaudeCodeRou
     let port = ccr_tests::free_port();
     fs::write(
         config_dir.join("config.json"),
-        serde_json::to_string_pretty(&bench_config(chat_url, port))?,
+        serde_json::to_string_pretty(&bench_config(chat_url, Some(port)))?,
     )?;
     let mut command = Command::new(script);
     command.arg("start").current_dir(home.path());
@@ -402,9 +405,11 @@ fn start_claude_code_router(args: &Args, chat_url: &str) -> Result<ClaudeCodeRou
     };
     let started = {
         let child = &mut router.guard.child;
-        wait_healthy(port, Duration::from_secs(60), || match child.try_wait()? {
-            Some(status) => bail!("exited with {status} before GET /health answered"),
-            None => Ok(()),
+        wait_healthy(port, Duration::from_secs(60), || {
+            match child.try_wait()? {
+                Some(status) => bail!("exited with {status} before GET /health answered"),
+                None => Ok(()),
+            }
         })
     };
     if let Err(e) = started {
@@ -463,7 +468,10 @@ fn process_tree(pid: u32) -> Vec<u32> {
     let mut parents = Vec::new();
     if let Ok(entries) = fs::read_dir("/proc") {
         for entry in entries.flatten() {
-            let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok())
+            let Some(child) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
             else {
                 continue;
             };
@@ -478,7 +486,12 @@ fn process_tree(pid: u32) -> Vec<u32> {
     let mut i = 0;
     while i < tree.len() {
         let parent = tree[i];
-        tree.extend(parents.iter().filter(|(_, p)| *p == parent).map(|(c, _)| *c));
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
         i += 1;
     }
     tree
@@ -917,10 +930,25 @@ fn environment(args: &Args, ccr_version: Option<&str>) -> Environment {
         .map(|k| k.trim().to_string())
         .unwrap_or_default();
     let root = workspace_root();
-    let git = command_output("git", &["-C", &root.to_string_lossy(), "rev-parse", "--short=10", "HEAD"]);
+    let git = command_output(
+        "git",
+        &[
+            "-C",
+            &root.to_string_lossy(),
+            "rev-parse",
+            "--short=10",
+            "HEAD",
+        ],
+    );
     let dirty = command_output(
         "git",
-        &["-C", &root.to_string_lossy(), "status", "--porcelain", "--untracked-files=no"],
+        &[
+            "-C",
+            &root.to_string_lossy(),
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+        ],
     )
     .is_some_and(|s| !s.is_empty());
     let profile = args
@@ -1060,7 +1088,9 @@ fn headline(run: &SystemRun, floor: Option<&SystemRun>) -> Headline {
     let cpu: f64 = run.phases.iter().map(|p| p.cpu_ms).sum();
     Headline {
         rps_low: first.map(Phase::throughput),
-        rps_high: (run.phases.len() > 1).then(|| last.map(Phase::throughput)).flatten(),
+        rps_high: (run.phases.len() > 1)
+            .then(|| last.map(Phase::throughput))
+            .flatten(),
         p50,
         p99,
         added_p50: added(50.0, p50),
@@ -1073,7 +1103,12 @@ fn headline(run: &SystemRun, floor: Option<&SystemRun>) -> Headline {
     }
 }
 
-fn report(args: &Args, env: &Environment, kinds: &[RequestKind], systems: &[SystemReport]) -> String {
+fn report(
+    args: &Args,
+    env: &Environment,
+    kinds: &[RequestKind],
+    systems: &[SystemReport],
+) -> String {
     let mut out = String::new();
     let low = args.concurrency[0];
     let high = *args.concurrency.last().expect("non-empty");
@@ -1174,7 +1209,10 @@ fn report(args: &Args, env: &Environment, kinds: &[RequestKind], systems: &[Syst
 
     // Ratios against claude-code-router.
     if let (Some(Some(ours)), Some(Some(theirs))) = (headlines.get(1), headlines.get(2)) {
-        let _ = writeln!(w, "**ccr against claude-code-router** (how many times better):");
+        let _ = writeln!(
+            w,
+            "**ccr against claude-code-router** (how many times better):"
+        );
         let _ = writeln!(w);
         let _ = writeln!(w, "| figure | ccr | claude-code-router | ccr is |");
         let _ = writeln!(w, "|---|--:|--:|--:|");
@@ -1186,26 +1224,125 @@ fn report(args: &Args, env: &Environment, kinds: &[RequestKind], systems: &[Syst
                 ratio(a, b)
             )
         };
-        let less = |name: &str, a: Option<f64>, b: Option<f64>, fmt: fn(f64) -> String, word: &str| {
-            format!(
-                "| {name} | {} | {} | {} {word} |",
-                a.map_or("–".into(), fmt),
-                b.map_or("–".into(), fmt),
-                ratio(b, a)
-            )
-        };
+        let less =
+            |name: &str, a: Option<f64>, b: Option<f64>, fmt: fn(f64) -> String, word: &str| {
+                format!(
+                    "| {name} | {} | {} | {} {word} |",
+                    a.map_or("–".into(), fmt),
+                    b.map_or("–".into(), fmt),
+                    ratio(b, a)
+                )
+            };
         let msf: fn(f64) -> String = |v| ms(Some(v));
         let mbf: fn(f64) -> String = |v| format!("{v:.1}");
-        let _ = writeln!(w, "{}", more(&format!("throughput c={low} (req/s)"), ours.rps_low, theirs.rps_low, rate));
-        let _ = writeln!(w, "{}", more(&format!("throughput c={high} (req/s)"), ours.rps_high, theirs.rps_high, rate));
-        let _ = writeln!(w, "{}", less(&format!("latency p50 c={low} (ms)"), ours.p50, theirs.p50, msf, "lower"));
-        let _ = writeln!(w, "{}", less(&format!("latency p99 c={low} (ms)"), ours.p99, theirs.p99, msf, "lower"));
-        let _ = writeln!(w, "{}", less("added latency p50 (ms)", ours.added_p50, theirs.added_p50, msf, "lower"));
-        let _ = writeln!(w, "{}", less("added latency p99 (ms)", ours.added_p99, theirs.added_p99, msf, "lower"));
-        let _ = writeln!(w, "{}", less("stream TTFB p50 (ms)", ours.ttfb_p50, theirs.ttfb_p50, msf, "lower"));
-        let _ = writeln!(w, "{}", less("RSS idle (MB)", ours.rss_idle_mib, theirs.rss_idle_mib, mbf, "less"));
-        let _ = writeln!(w, "{}", less("RSS under load (MB)", ours.rss_load_mib, theirs.rss_load_mib, mbf, "less"));
-        let _ = writeln!(w, "{}", less("CPU per request (ms)", ours.cpu_ms_per_request, theirs.cpu_ms_per_request, msf, "less"));
+        let _ = writeln!(
+            w,
+            "{}",
+            more(
+                &format!("throughput c={low} (req/s)"),
+                ours.rps_low,
+                theirs.rps_low,
+                rate
+            )
+        );
+        let _ = writeln!(
+            w,
+            "{}",
+            more(
+                &format!("throughput c={high} (req/s)"),
+                ours.rps_high,
+                theirs.rps_high,
+                rate
+            )
+        );
+        let _ = writeln!(
+            w,
+            "{}",
+            less(
+                &format!("latency p50 c={low} (ms)"),
+                ours.p50,
+                theirs.p50,
+                msf,
+                "lower"
+            )
+        );
+        let _ = writeln!(
+            w,
+            "{}",
+            less(
+                &format!("latency p99 c={low} (ms)"),
+                ours.p99,
+                theirs.p99,
+                msf,
+                "lower"
+            )
+        );
+        let _ = writeln!(
+            w,
+            "{}",
+            less(
+                "added latency p50 (ms)",
+                ours.added_p50,
+                theirs.added_p50,
+                msf,
+                "lower"
+            )
+        );
+        let _ = writeln!(
+            w,
+            "{}",
+            less(
+                "added latency p99 (ms)",
+                ours.added_p99,
+                theirs.added_p99,
+                msf,
+                "lower"
+            )
+        );
+        let _ = writeln!(
+            w,
+            "{}",
+            less(
+                "stream TTFB p50 (ms)",
+                ours.ttfb_p50,
+                theirs.ttfb_p50,
+                msf,
+                "lower"
+            )
+        );
+        let _ = writeln!(
+            w,
+            "{}",
+            less(
+                "RSS idle (MB)",
+                ours.rss_idle_mib,
+                theirs.rss_idle_mib,
+                mbf,
+                "less"
+            )
+        );
+        let _ = writeln!(
+            w,
+            "{}",
+            less(
+                "RSS under load (MB)",
+                ours.rss_load_mib,
+                theirs.rss_load_mib,
+                mbf,
+                "less"
+            )
+        );
+        let _ = writeln!(
+            w,
+            "{}",
+            less(
+                "CPU per request (ms)",
+                ours.cpu_ms_per_request,
+                theirs.cpu_ms_per_request,
+                msf,
+                "less"
+            )
+        );
         let _ = writeln!(w);
     }
 
@@ -1229,10 +1366,16 @@ fn report(args: &Args, env: &Environment, kinds: &[RequestKind], systems: &[Syst
     let _ = writeln!(w, "{rule}");
     for (k, kind) in kinds.iter().enumerate() {
         let mut row = format!("| {} |", kind.label);
-        let floor_lat = floor.and_then(|f| f.phases.first()).map(|p| p.latencies(Some(k)));
+        let floor_lat = floor
+            .and_then(|f| f.phases.first())
+            .map(|p| p.latencies(Some(k)));
         for (i, system) in systems.iter().enumerate() {
             let Ok(run) = &system.outcome else { continue };
-            let lat = run.phases.first().map(|p| p.latencies(Some(k))).unwrap_or_default();
+            let lat = run
+                .phases
+                .first()
+                .map(|p| p.latencies(Some(k)))
+                .unwrap_or_default();
             let (p50, p99) = (percentile_ms(&lat, 50.0), percentile_ms(&lat, 99.0));
             row.push_str(&format!(" {} / {} |", ms(p50), ms(p99)));
             if i > 0 {
@@ -1250,13 +1393,19 @@ fn report(args: &Args, env: &Environment, kinds: &[RequestKind], systems: &[Syst
     let _ = writeln!(w);
 
     // Per-phase details.
-    let _ = writeln!(w, "Per phase (CPU % is of one core; the upstream is the mock, the client is loadbench):");
+    let _ = writeln!(
+        w,
+        "Per phase (CPU % is of one core; the upstream is the mock, the client is loadbench):"
+    );
     let _ = writeln!(w);
     let _ = writeln!(
         w,
         "| system | concurrency | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | stream TTFB p50 ms | system CPU % | upstream CPU % | client CPU % | RSS peak MB | errors |"
     );
-    let _ = writeln!(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let _ = writeln!(
+        w,
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    );
     for system in systems {
         let Ok(run) = &system.outcome else { continue };
         for phase in &run.phases {
@@ -1333,9 +1482,13 @@ fn tail(text: &str, max: usize) -> String {
     while !text.is_char_boundary(start) {
         start += 1;
     }
-    format!("{}
+    format!(
+        "{}
 […]
-{}", first_line(text), &text[start..])
+{}",
+        first_line(text),
+        &text[start..]
+    )
 }
 
 /// Replaces the text between the loadbench markers of a markdown file.
@@ -1462,7 +1615,7 @@ fn run() -> Result<()> {
     eprintln!("loadbench: ccr ({})", args.ccr_bin.display());
     let proxy = Proxy::try_start(ProxyOptions {
         binary: Some(args.ccr_bin.clone()),
-        ..ProxyOptions::new(bench_config(&chat_url, 0))
+        ..ProxyOptions::new(bench_config(&chat_url, None))
     })
     .context("starting ccr")?;
     let ccr_version = command_output(&args.ccr_bin.to_string_lossy(), &["--version"]);
