@@ -76,6 +76,7 @@ extern crate self as ccr_plugin_sdk;
 #[path = "export.rs"]
 pub mod __private;
 pub mod anthropic;
+pub mod json;
 pub mod log;
 mod options;
 mod provider;

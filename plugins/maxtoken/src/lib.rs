@@ -1,7 +1,7 @@
 //! claude-code-router's `maxtoken` transformer: `["maxtoken", {"max_tokens": 16384}]` caps
 //! the request's `max_tokens` (providers reject values above their own limit).
 
-use ccr_plugin_sdk::anthropic::MessagesRequest;
+use ccr_plugin_sdk::json::TopLevel;
 use ccr_plugin_sdk::{HookSet, PluginError, PluginInfo, TransformContext, Transformer};
 
 /// The transformer.
@@ -24,12 +24,13 @@ impl Transformer for MaxToken {
         let Some(limit) = ctx.options()?.get_u64("max_tokens") else {
             return Ok(body); // no cap configured: nothing to do
         };
-        let mut req = MessagesRequest::from_slice(&body)?;
-        match req.max_tokens {
+        // Only a top-level number changes: don't decode the 100 KB below it.
+        let mut req = TopLevel::parse(&body)?;
+        match req.get_u64("max_tokens") {
             Some(n) if n <= limit => Ok(body),
             _ => {
-                req.max_tokens = Some(limit);
-                req.to_vec()
+                req.set("max_tokens", &limit)?;
+                Ok(req.to_vec())
             }
         }
     }

@@ -896,13 +896,15 @@ struct SystemReport {
 
 struct Environment {
     date: String,
+    /// `/proc/loadavg` at the start and at the end: other work on the machine skews results.
+    load: String,
     machine: String,
     os: String,
     ccr: String,
     claude_code_router: String,
 }
 
-fn environment(args: &Args, ccr_version: Option<&str>) -> Environment {
+fn environment(args: &Args, ccr_version: Option<&str>, load_before: &str) -> Environment {
     let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
         .lines()
@@ -975,11 +977,22 @@ fn environment(args: &Args, ccr_version: Option<&str>) -> Environment {
     };
     Environment {
         date: utc_now(),
+        load: format!(
+            "load average (1/5/15 min) {load_before} at the start, {} at the end",
+            load_average()
+        ),
         machine: format!("{cores} CPUs ({model}), {mem_gib:.1} GiB RAM"),
         os: format!("{os}, Linux {kernel}"),
         ccr,
         claude_code_router,
     }
+}
+
+/// The 1, 5 and 15 minute load averages.
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
 }
 
 fn command_output(program: &str, args: &[&str]) -> Option<String> {
@@ -1115,6 +1128,7 @@ fn report(
     let w = &mut out;
     let _ = writeln!(w, "Run: {} on {}, {}.", env.date, env.machine, env.os);
     let _ = writeln!(w);
+    let _ = writeln!(w, "- machine: {}", env.load);
     let _ = writeln!(w, "- ccr: {}, bundled `openai` provider plugin", env.ccr);
     let _ = writeln!(w, "- claude-code-router: {}", env.claude_code_router);
     let _ = writeln!(
@@ -1145,7 +1159,7 @@ fn report(
     );
     let _ = writeln!(
         w,
-        "- each system: {:.0} s warm-up, then {:.0} s at each concurrency ({})",
+        "- each system: {} s warm-up, then {} s at each concurrency ({})",
         args.warmup.as_secs_f64(),
         args.duration.as_secs_f64(),
         args.concurrency
@@ -1209,140 +1223,105 @@ fn report(
 
     // Ratios against claude-code-router.
     if let (Some(Some(ours)), Some(Some(theirs))) = (headlines.get(1), headlines.get(2)) {
-        let _ = writeln!(
-            w,
-            "**ccr against claude-code-router** (how many times better):"
-        );
+        let _ = writeln!(w, "**ccr against claude-code-router**:");
         let _ = writeln!(w);
         let _ = writeln!(w, "| figure | ccr | claude-code-router | ccr is |");
         let _ = writeln!(w, "|---|--:|--:|--:|");
-        let more = |name: &str, a: Option<f64>, b: Option<f64>, fmt: fn(f64) -> String| {
-            format!(
-                "| {name} | {} | {} | {} more |",
-                a.map_or("–".into(), fmt),
-                b.map_or("–".into(), fmt),
-                ratio(a, b)
-            )
-        };
-        let less =
-            |name: &str, a: Option<f64>, b: Option<f64>, fmt: fn(f64) -> String, word: &str| {
-                format!(
-                    "| {name} | {} | {} | {} {word} |",
-                    a.map_or("–".into(), fmt),
-                    b.map_or("–".into(), fmt),
-                    ratio(b, a)
-                )
-            };
         let msf: fn(f64) -> String = |v| ms(Some(v));
         let mbf: fn(f64) -> String = |v| format!("{v:.1}");
-        let _ = writeln!(
-            w,
-            "{}",
-            more(
-                &format!("throughput c={low} (req/s)"),
+        // (figure, ccr, claude-code-router, format, word: "more" when higher is better)
+        type Row = (
+            String,
+            Option<f64>,
+            Option<f64>,
+            fn(f64) -> String,
+            &'static str,
+        );
+        let rows: Vec<Row> = vec![
+            (
+                format!("throughput c={low} (req/s)"),
                 ours.rps_low,
                 theirs.rps_low,
-                rate
-            )
-        );
-        let _ = writeln!(
-            w,
-            "{}",
-            more(
-                &format!("throughput c={high} (req/s)"),
+                rate,
+                "more",
+            ),
+            (
+                format!("throughput c={high} (req/s)"),
                 ours.rps_high,
                 theirs.rps_high,
-                rate
-            )
-        );
-        let _ = writeln!(
-            w,
-            "{}",
-            less(
-                &format!("latency p50 c={low} (ms)"),
+                rate,
+                "more",
+            ),
+            (
+                format!("latency p50 c={low} (ms)"),
                 ours.p50,
                 theirs.p50,
                 msf,
-                "lower"
-            )
-        );
-        let _ = writeln!(
-            w,
-            "{}",
-            less(
-                &format!("latency p99 c={low} (ms)"),
+                "lower",
+            ),
+            (
+                format!("latency p99 c={low} (ms)"),
                 ours.p99,
                 theirs.p99,
                 msf,
-                "lower"
-            )
-        );
-        let _ = writeln!(
-            w,
-            "{}",
-            less(
-                "added latency p50 (ms)",
+                "lower",
+            ),
+            (
+                "added latency p50 (ms)".into(),
                 ours.added_p50,
                 theirs.added_p50,
                 msf,
-                "lower"
-            )
-        );
-        let _ = writeln!(
-            w,
-            "{}",
-            less(
-                "added latency p99 (ms)",
+                "lower",
+            ),
+            (
+                "added latency p99 (ms)".into(),
                 ours.added_p99,
                 theirs.added_p99,
                 msf,
-                "lower"
-            )
-        );
-        let _ = writeln!(
-            w,
-            "{}",
-            less(
-                "stream TTFB p50 (ms)",
+                "lower",
+            ),
+            (
+                "stream TTFB p50 (ms)".into(),
                 ours.ttfb_p50,
                 theirs.ttfb_p50,
                 msf,
-                "lower"
-            )
-        );
-        let _ = writeln!(
-            w,
-            "{}",
-            less(
-                "RSS idle (MB)",
+                "lower",
+            ),
+            (
+                "RSS idle (MB)".into(),
                 ours.rss_idle_mib,
                 theirs.rss_idle_mib,
                 mbf,
-                "less"
-            )
-        );
-        let _ = writeln!(
-            w,
-            "{}",
-            less(
-                "RSS under load (MB)",
+                "less",
+            ),
+            (
+                "RSS under load (MB)".into(),
                 ours.rss_load_mib,
                 theirs.rss_load_mib,
                 mbf,
-                "less"
-            )
-        );
-        let _ = writeln!(
-            w,
-            "{}",
-            less(
-                "CPU per request (ms)",
+                "less",
+            ),
+            (
+                "CPU per request (ms)".into(),
                 ours.cpu_ms_per_request,
                 theirs.cpu_ms_per_request,
                 msf,
-                "less"
-            )
-        );
+                "less",
+            ),
+        ];
+        for (figure, a, b, fmt, word) in rows {
+            let times = if word == "more" {
+                ratio(a, b)
+            } else {
+                ratio(b, a)
+            };
+            let _ = writeln!(
+                w,
+                "| {figure} | {} | {} | {times} {word} |",
+                a.map_or("–".into(), fmt),
+                b.map_or("–".into(), fmt),
+            );
+        }
         let _ = writeln!(w);
     }
 
@@ -1531,6 +1510,7 @@ fn main() {
 
 fn run() -> Result<()> {
     let args = Args::parse()?;
+    let load_before = load_average();
     if !args.ccr_bin.exists() {
         bail!(
             "ccr not found at {}: build it (cargo build --release -p ccr) or pass --ccr-bin",
@@ -1627,7 +1607,7 @@ fn run() -> Result<()> {
         proxy.pid(),
         mock.pid(),
     );
-    if run.is_err() {
+    if run.is_err() && !INTERRUPTED.load(Ordering::Relaxed) {
         eprintln!("{}", proxy.logs());
     }
     systems.push(SystemReport {
@@ -1682,7 +1662,7 @@ fn run() -> Result<()> {
     }
     drop(mock);
 
-    let env = environment(&args, ccr_version.as_deref());
+    let env = environment(&args, ccr_version.as_deref(), &load_before);
     let text = report(&args, &env, &kinds, &systems);
     print!("{text}");
     if let Some(path) = &args.out {
