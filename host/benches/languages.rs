@@ -244,7 +244,7 @@ fn languages(c: &mut Criterion) {
     let mut g = c.benchmark_group("languages");
     g.sample_size(50);
     g.warm_up_time(Duration::from_secs(2));
-    g.measurement_time(Duration::from_secs(5));
+    g.measurement_time(Duration::from_secs(10));
     for s in &subjects {
         g.bench_function(format!("{}/instantiate", s.lang), |b| {
             b.to_async(&rt).iter(|| async {

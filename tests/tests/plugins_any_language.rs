@@ -213,18 +213,29 @@ fn ask(model: &str, max_tokens: u64, text: &str) -> Value {
     })
 }
 
-/// Waits (briefly: logging is asynchronous to nothing here, but stderr is a file) for a log
-/// line containing every one of `needles`, and returns it.
-async fn log_line(proxy: &Proxy, needles: &[&str]) -> String {
+/// Waits briefly for the proxy's log line carrying `message`, logged by `plugin` through
+/// the host's `log` import: the line must be tagged `plugin=<name>` (the tracing field the
+/// host adds), not merely mention the name.
+async fn plugin_log_line(proxy: &Proxy, plugin: &str, message: &str) -> String {
+    let tags = [format!("plugin=\"{plugin}\""), format!("plugin={plugin}")];
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let logs = proxy.logs();
-        if let Some(line) = logs.lines().find(|l| needles.iter().all(|n| l.contains(n))) {
+        let tagged = |l: &&str| {
+            l.contains(message)
+                && tags.iter().any(|t| {
+                    l.match_indices(t.as_str()).any(|(i, _)| {
+                        // `plugin="js-router"`, not `plugin="js-router-2"`.
+                        !l[i + t.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '-')
+                    })
+                })
+        };
+        if let Some(line) = logs.lines().find(tagged) {
             return line.to_string();
         }
         assert!(
             Instant::now() < deadline,
-            "no log line contains all of {needles:?}:\n{logs}"
+            "no log line tagged plugin={plugin} says {message:?}:\n{logs}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -300,14 +311,13 @@ async fn js_and_python_examples_built_from_source_work_in_a_running_proxy() {
     // Below the limit: untouched.
     let (_, body) = send(&proxy, &mock, ask("js,echo", 100, "hi")).await;
     assert_eq!(body["max_tokens"], 100);
-    log_line(
+    let line = plugin_log_line(
         &proxy,
-        &[
-            "js-transformer",
-            "clamping max_tokens 5000 -> 123 for js,echo",
-        ],
+        "js-transformer",
+        "clamping max_tokens 5000 -> 123 for js,echo",
     )
     .await;
+    assert!(line.contains("INFO"), "logged at info: {line}");
 
     let (recorded, body) = send(&proxy, &mock, ask("py,echo", 5000, "hi")).await;
     assert_eq!(body["max_tokens"], 77, "python-transformer clamps: {body}");
@@ -315,14 +325,13 @@ async fn js_and_python_examples_built_from_source_work_in_a_running_proxy() {
     assert_eq!(recorded.header("x-js-transformer"), None);
     let (_, body) = send(&proxy, &mock, ask("py,echo", 50, "hi")).await;
     assert_eq!(body["max_tokens"], 50);
-    log_line(
+    let line = plugin_log_line(
         &proxy,
-        &[
-            "python-transformer",
-            "clamping max_tokens 5000 -> 77 for py,echo",
-        ],
+        "python-transformer",
+        "clamping max_tokens 5000 -> 77 for py,echo",
     )
     .await;
+    assert!(line.contains("INFO"), "logged at info: {line}");
 
     // A provider without transformers is not touched by them.
     let (recorded, body) = send(&proxy, &mock, ask("main,echo", 5000, "hi")).await;
@@ -346,7 +355,7 @@ async fn js_and_python_examples_built_from_source_work_in_a_running_proxy() {
         body["model"], "echo-fast",
         "js-router picks fast,echo-fast: {body}"
     );
-    log_line(&proxy, &["js-router", "#fast -> fast,echo-fast"]).await;
+    plugin_log_line(&proxy, "js-router", "#fast -> fast,echo-fast").await;
 
     // `#python`: js-router says none, so python-router (next in ROUTER_PLUGINS) decides.
     let (_, body) = send(
@@ -359,7 +368,7 @@ async fn js_and_python_examples_built_from_source_work_in_a_running_proxy() {
         body["model"], "echo-fast",
         "python-router picks fast,echo-fast: {body}"
     );
-    log_line(&proxy, &["python-router", "#python -> fast,echo-fast"]).await;
+    plugin_log_line(&proxy, "python-router", "#python -> fast,echo-fast").await;
 
     // The keyword in text blocks of the last user message counts (Claude Code's shape)...
     let blocks = json!({
