@@ -44,7 +44,8 @@ fn swap(c: &mut Criterion) {
             .map(|p| p.hash.clone())
             .unwrap_or_default()
     };
-    let mut versions = [v1, v2].into_iter().cycle();
+    // The folder starts with v1, so the first swap installs v2.
+    let mut versions = [v2, v1].into_iter().cycle();
     let mut swap_once = || {
         let bytes = versions.next().unwrap();
         let before = live_hash(&registry);
