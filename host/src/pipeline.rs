@@ -389,6 +389,7 @@ impl Attempt<'_> {
                 framing: upstream_req.framing,
                 ping_interval: self.live.ping_interval,
                 idle_timeout: client.timeout(),
+                estimated_input_tokens: self.route_ctx.token_count,
             };
             return Ok(stream::respond(job, response, translator, transformers));
         }

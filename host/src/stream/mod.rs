@@ -45,6 +45,10 @@ pub struct StreamJob {
     pub ping_interval: Duration,
     /// Silence after which the upstream is given up on.
     pub idle_timeout: Duration,
+    /// Our own count of the request's input tokens, shown in `message_start` when the
+    /// upstream reports none there (OpenAI-style streams only report usage at the end, and
+    /// Claude Code's context display reads the start).
+    pub estimated_input_tokens: u32,
 }
 
 /// Append one SSE record (`event:` + `data:` lines + blank line) to `out`.
@@ -67,6 +71,25 @@ pub fn error_event(err: &ProxyError) -> Vec<u8> {
     let data = serde_json::to_vec(&err.to_json()).unwrap_or_default();
     encode_event("error", &data, &mut out);
     out
+}
+
+/// `message_start` data with `usage.input_tokens` set to `estimate` when the plugin left it
+/// at 0; `None` when nothing needs changing.
+fn with_estimated_input(data: &[u8], estimate: u32) -> Option<Vec<u8>> {
+    if estimate == 0 {
+        return None;
+    }
+    let mut v: serde_json::Value = serde_json::from_slice(data).ok()?;
+    let usage = v.pointer_mut("/message/usage")?.as_object_mut()?;
+    if usage
+        .get("input_tokens")
+        .and_then(serde_json::Value::as_u64)
+        != Some(0)
+    {
+        return None;
+    }
+    usage.insert("input_tokens".into(), estimate.into());
+    serde_json::to_vec(&v).ok()
 }
 
 /// Start relaying and return the SSE response (headers go out at once).
@@ -109,6 +132,7 @@ enum End {
 }
 
 struct Relay {
+    estimated_input_tokens: u32,
     translator: StreamTranslatorInstance,
     transformers: Vec<ActiveTransformer>,
     tx: mpsc::Sender<Result<Bytes, Infallible>>,
@@ -143,8 +167,14 @@ impl Relay {
                 )
                 .into());
             }
-            self.usage.observe(&event.event, &event.data);
-            encode_event(&event.event, &event.data, &mut self.out);
+            let data = if event.event == "message_start" {
+                with_estimated_input(&event.data, self.estimated_input_tokens)
+            } else {
+                None
+            };
+            let data = data.as_deref().unwrap_or(&event.data);
+            self.usage.observe(&event.event, data);
+            encode_event(&event.event, data, &mut self.out);
         }
         Ok(())
     }
@@ -178,6 +208,7 @@ async fn relay(
     tx: mpsc::Sender<Result<Bytes, Infallible>>,
 ) {
     let mut relay = Relay {
+        estimated_input_tokens: job.estimated_input_tokens,
         translator,
         transformers,
         tx,
@@ -292,6 +323,17 @@ async fn pump(job: &StreamJob, upstream: reqwest::Response, relay: &mut Relay) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_start_gets_the_estimate_only_when_empty() {
+        let start = br#"{"type":"message_start","message":{"id":"m","usage":{"input_tokens":0,"output_tokens":1}}}"#;
+        let patched = with_estimated_input(start, 1234).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&patched).unwrap();
+        assert_eq!(v["message"]["usage"]["input_tokens"], 1234);
+        let real = br#"{"type":"message_start","message":{"usage":{"input_tokens":7}}}"#;
+        assert!(with_estimated_input(real, 1234).is_none());
+        assert!(with_estimated_input(start, 0).is_none());
+    }
 
     #[test]
     fn encodes_events_with_multiline_data() {
