@@ -23,5 +23,9 @@ async fn upstream_calls_go_through_proxy_url() {
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["content"][0]["text"], "Hello from mock", "{body}");
-    assert_eq!(proxy_mock.request_count(), 1, "the request went through PROXY_URL");
+    assert_eq!(
+        proxy_mock.request_count(),
+        1,
+        "the request went through PROXY_URL"
+    );
 }

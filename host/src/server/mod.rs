@@ -224,6 +224,13 @@ pub async fn serve(
     );
     on_ready(addr);
     let app = router(state);
+    // Streams are many small writes: without TCP_NODELAY, Nagle's algorithm and the client's
+    // delayed ACKs hold each one back for ~40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {err}");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

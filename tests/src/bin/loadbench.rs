@@ -5,13 +5,14 @@
 //! loadbench [--duration-ms N] [--warmup-ms N] [--concurrency 1,32] [--sizes 20000,80000,300000]
 //!           [--ccr-bin PATH] [--mock-bin PATH] [--claude-code-router PATH] [--skip-ccr]
 //!           [--mock-threads N] [--client-threads N] [--timeout-ms N]
-//!           [--out PATH] [--markdown PATH]
+//!           [--out PATH] [--markdown PATH] [--dump-requests DIR]
 //! ```
 //!
 //! What it does, in order:
 //!
 //! 1. Builds the request mix: for every size, a Claude Code-shaped `/v1/messages` body
-//!    ([`fixtures::ClaudeCodeRequest`]), streaming and not, sent round-robin.
+//!    ([`fixtures::ClaudeCodeRequest`]), streaming and not, sent round-robin. Every request
+//!    sent carries a new number in its last tool result, so none repeats (see [`numbered`]).
 //! 2. Captures the OpenAI body `ccr` sends upstream for each of them (a throwaway `ccr` in
 //!    front of an in-process recording mock): that is what the floor sends to the upstream
 //!    directly, so all three systems do the same work seen from the upstream.
@@ -74,6 +75,8 @@ usage: loadbench [options]
   --out PATH               also write the report there
   --markdown PATH          replace the text between <!-- loadbench:begin --> and
                            <!-- loadbench:end --> in that file with the report
+  --dump-requests DIR      write the mix (Anthropic and upstream OpenAI bodies) as JSON
+                           files into DIR and exit, e.g. for other load tools or profilers
 ";
 
 // ---------------------------------------------------------------------------------------------
@@ -95,6 +98,7 @@ struct Args {
     timeout: Duration,
     out: Option<PathBuf>,
     markdown: Option<PathBuf>,
+    dump_requests: Option<PathBuf>,
 }
 
 impl Args {
@@ -118,6 +122,7 @@ impl Args {
             timeout: Duration::from_millis(60_000),
             out: None,
             markdown: None,
+            dump_requests: None,
         };
         let mut argv = std::env::args().skip(1);
         while let Some(flag) = argv.next() {
@@ -139,6 +144,7 @@ impl Args {
                 "--timeout-ms" => args.timeout = Duration::from_millis(number(&value()?)?),
                 "--out" => args.out = Some(value()?.into()),
                 "--markdown" => args.markdown = Some(value()?.into()),
+                "--dump-requests" => args.dump_requests = Some(value()?.into()),
                 "-h" | "--help" => {
                     print!("{USAGE}");
                     std::process::exit(0);
@@ -186,11 +192,48 @@ struct RequestKind {
     openai: Bytes,
 }
 
+/// Put at the start of the last tool result of every request; its 16 zeros are replaced by a
+/// request counter when the request is sent.
+const MARKER: &str = "[loadbench request 0000000000000000] ";
+const MARKER_DIGITS: std::ops::Range<usize> = 19..35;
+
+/// Numbers the requests of the whole run, so that no two are the same.
+static REQUEST_NUMBER: AtomicU64 = AtomicU64::new(1);
+
+/// Where the marker's digits are in a serialized body, if it is there exactly once.
+fn marker_digits(body: &[u8]) -> Option<usize> {
+    let at = memchr::memmem::find(body, MARKER.as_bytes())?;
+    let again = memchr::memmem::find(&body[at + 1..], MARKER.as_bytes());
+    again.is_none().then_some(at + MARKER_DIGITS.start)
+}
+
+/// `body` with the next request number in its marker: each request carries a new last tool
+/// result (as each turn of a real session does) while the history before it repeats, so no
+/// cache (ccr caches token counts per piece) can answer a whole request from memory.
+fn numbered(body: &Bytes, digits_at: Option<usize>) -> Bytes {
+    let Some(at) = digits_at else {
+        return body.clone();
+    };
+    let number = REQUEST_NUMBER.fetch_add(1, Ordering::Relaxed) % 10_000_000_000_000_000;
+    let mut bytes = body.to_vec();
+    bytes[at..at + MARKER_DIGITS.len()].copy_from_slice(format!("{number:016}").as_bytes());
+    Bytes::from(bytes)
+}
+
 fn build_kinds(sizes: &[usize]) -> Vec<(String, bool, Value)> {
     let mut kinds = Vec::new();
     for &size in sizes {
         for stream in [false, true] {
-            let request = ClaudeCodeRequest::new(size).stream(stream).build();
+            let mut request = ClaudeCodeRequest::new(size).stream(stream).build();
+            // The fixture's last message is the user's turn of tool results.
+            if let Some(last) = request["messages"]
+                .as_array_mut()
+                .and_then(|m| m.last_mut())
+            {
+                if let Some(text) = last["content"][0]["content"].as_str() {
+                    last["content"][0]["content"] = Value::String(format!("{MARKER}{text}"));
+                }
+            }
             let label = format!(
                 "{} KB {}",
                 (size + 500) / 1000,
@@ -565,6 +608,8 @@ struct Target {
     headers: HeaderMap,
     wire: Wire,
     bodies: Vec<Bytes>,
+    /// Where each body's request number goes ([`numbered`]).
+    markers: Vec<Option<usize>>,
     streams: Vec<bool>,
 }
 
@@ -635,13 +680,15 @@ async fn one_request(
     kind: usize,
     timeout: Duration,
 ) -> Sample {
+    // Numbering copies the body: done before the clock starts.
+    let body = numbered(&target.bodies[kind], target.markers[kind]);
     let start = Instant::now();
     let stream = target.streams[kind];
     let outcome = tokio::time::timeout(timeout, async {
         let mut response = client
             .post(&target.url)
             .headers(target.headers.clone())
-            .body(target.bodies[kind].clone())
+            .body(body)
             .send()
             .await
             .map_err(|e| format!("send: {e}"))?;
@@ -1153,7 +1200,7 @@ fn report(
         .collect();
     let _ = writeln!(
         w,
-        "- request mix, round-robin (mean {} KB): {}",
+        "- request mix, round-robin (mean {} KB; every request numbered in its last tool result, so none repeats): {}",
         total / kinds.len() / 1000,
         mix.join("; ")
     );
@@ -1310,14 +1357,20 @@ fn report(
             ),
         ];
         for (figure, a, b, fmt, word) in rows {
-            let times = if word == "more" {
-                ratio(a, b)
-            } else {
-                ratio(b, a)
+            // "how many times better", turned round when ccr is the worse one.
+            let (better, worse) = if word == "more" { (a, b) } else { (b, a) };
+            let opposite = match word {
+                "more" => "less",
+                "lower" => "higher",
+                _ => "more",
+            };
+            let verdict = match (better, worse) {
+                (Some(x), Some(y)) if x < y => format!("{} {opposite}", ratio(worse, better)),
+                _ => format!("{} {word}", ratio(better, worse)),
             };
             let _ = writeln!(
                 w,
-                "| {figure} | {} | {} | {times} {word} |",
+                "| {figure} | {} | {} | {verdict} |",
                 a.map_or("–".into(), fmt),
                 b.map_or("–".into(), fmt),
             );
@@ -1560,6 +1613,31 @@ fn run() -> Result<()> {
         .collect();
     drop(requests);
     check_interrupted()?;
+    for kind in &kinds {
+        if marker_digits(&kind.anthropic).is_none() {
+            bail!("the {} request has no request-number marker", kind.label);
+        }
+        if marker_digits(&kind.openai).is_none() {
+            eprintln!(
+                "loadbench: warning: ccr's upstream body for {} lost the request-number marker: the floor sends it unnumbered",
+                kind.label
+            );
+        }
+    }
+    if let Some(dir) = &args.dump_requests {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for kind in &kinds {
+            let stem = kind.label.to_lowercase().replace(' ', "-");
+            fs::write(dir.join(format!("{stem}.anthropic.json")), &kind.anthropic)?;
+            fs::write(dir.join(format!("{stem}.openai.json")), &kind.openai)?;
+        }
+        eprintln!(
+            "loadbench: wrote {} requests to {}",
+            kinds.len() * 2,
+            dir.display()
+        );
+        return Ok(());
+    }
 
     let (mock, mock_port) = start_mock(&args)?;
     let chat_url = format!("http://127.0.0.1:{mock_port}/v1/chat/completions");
@@ -1569,6 +1647,7 @@ fn run() -> Result<()> {
         headers: headers(&fixtures::claude_code_headers()),
         wire: Wire::Anthropic,
         bodies: kinds.iter().map(|k| k.anthropic.clone()).collect(),
+        markers: kinds.iter().map(|k| marker_digits(&k.anthropic)).collect(),
         streams: streams.clone(),
     };
     let mut systems = Vec::new();
@@ -1583,6 +1662,7 @@ fn run() -> Result<()> {
         ]),
         wire: Wire::OpenAi,
         bodies: kinds.iter().map(|k| k.openai.clone()).collect(),
+        markers: kinds.iter().map(|k| marker_digits(&k.openai)).collect(),
         streams: streams.clone(),
     };
     let run = measure(&args, &runtime, "direct", direct, mock.pid(), mock.pid())?;
