@@ -104,7 +104,7 @@ async fn serve(
         .await
         .map_err(|e| (e, None))?;
 
-    let body = req.body_for_plugins(changed);
+    let mut body = req.body_for_plugins(changed);
     let stream = req.stream();
     let candidates = candidates(&live, &route);
     let mut last_err = None;
@@ -119,7 +119,13 @@ async fn serve(
             stream,
             started,
         };
-        match attempt.run(body.clone()).await {
+        // Only a fallback needs the body again: the last candidate takes it without a copy.
+        let attempt_body = if i + 1 < candidates.len() {
+            body.clone()
+        } else {
+            std::mem::take(&mut body)
+        };
+        match attempt.run(attempt_body).await {
             Ok(response) => return Ok(response),
             Err(err) if err.is_retryable_elsewhere() && i + 1 < candidates.len() => {
                 tracing::warn!(
@@ -367,7 +373,7 @@ impl Attempt<'_> {
         }
 
         let client = &self.live.upstream;
-        let response = client.send(&upstream_req).await?;
+        let response = client.send(&mut upstream_req).await?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             let retry_after = response
