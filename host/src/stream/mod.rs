@@ -250,9 +250,14 @@ async fn pump(job: &StreamJob, upstream: reqwest::Response, relay: &mut Relay) -
     let mut body = upstream.bytes_stream();
     let mut events = Vec::new();
     let mut last_upstream = Instant::now();
-    let mut ping = tokio::time::interval(job.ping_interval);
+    // Start the first period now instead of awaiting `interval`'s immediate first tick: a
+    // timer due "now" only fires at the timer wheel's next millisecond, which delayed every
+    // stream by ~1 ms.
+    let mut ping = tokio::time::interval_at(
+        tokio::time::Instant::now() + job.ping_interval,
+        job.ping_interval,
+    );
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ping.tick().await; // the first tick is immediate
     loop {
         tokio::select! {
             chunk = body.next() => {
