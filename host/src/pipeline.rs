@@ -246,16 +246,6 @@ struct Chain {
     transformers: Vec<(Arc<LoadedPlugin>, String)>,
 }
 
-fn find_plugin<'a>(plugins: &'a PluginSet, name: &str) -> Option<&'a Arc<LoadedPlugin>> {
-    plugins.get(name).or_else(|| {
-        let lower = name.to_ascii_lowercase();
-        plugins
-            .plugins()
-            .into_iter()
-            .find(|p| p.info.name.to_ascii_lowercase() == lower)
-    })
-}
-
 fn resolve_chain(
     state: &AppState,
     plugins: &PluginSet,
@@ -266,7 +256,7 @@ fn resolve_chain(
     let mut transformers = Vec::new();
     for used in provider.chain_for(model) {
         let options = used.options.to_string();
-        match find_plugin(plugins, &used.name) {
+        match plugins.get_ignore_case(&used.name) {
             Some(p) if p.info.kind == PluginKind::Provider => chosen = Some((p.clone(), options)),
             Some(p) if p.info.kind == PluginKind::Transformer => {
                 transformers.push((p.clone(), options))

@@ -42,6 +42,9 @@ pub struct LoadFailure {
 #[derive(Debug, Default)]
 pub struct PluginSet {
     plugins: HashMap<String, Arc<LoadedPlugin>>,
+    /// Lower-cased name → name, for config chains that spell names differently (CCR's
+    /// `Anthropic` is our `anthropic`).
+    lowercase: HashMap<String, String>,
     failures: Vec<LoadFailure>,
     generation: u64,
 }
@@ -50,6 +53,15 @@ impl PluginSet {
     /// The plugin called `name`, if loaded.
     pub fn get(&self, name: &str) -> Option<&Arc<LoadedPlugin>> {
         self.plugins.get(name)
+    }
+
+    /// The plugin called `name`, or else the one whose name matches ignoring ASCII case.
+    pub fn get_ignore_case(&self, name: &str) -> Option<&Arc<LoadedPlugin>> {
+        self.get(name).or_else(|| {
+            self.lowercase
+                .get(&name.to_ascii_lowercase())
+                .and_then(|exact| self.plugins.get(exact))
+        })
     }
 
     /// Every loaded plugin, sorted by name.
@@ -291,8 +303,13 @@ impl PluginRegistry {
         }
         failures.extend(folder.failures.values().cloned());
         folder.generation += 1;
+        let lowercase = plugins
+            .keys()
+            .map(|name| (name.to_ascii_lowercase(), name.clone()))
+            .collect();
         self.current.store(Arc::new(PluginSet {
             plugins,
+            lowercase,
             failures,
             generation: folder.generation,
         }));
