@@ -10,20 +10,21 @@
 //!
 //! `cargo bench -p ccr --bench hot_path`
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use ccr::config;
-use ccr::plugins::bindings::{
-    ProviderTarget, RouteContext, Target, TransformContext, UpstreamEvent,
-};
+use ccr::plugins::bindings::{ProviderTarget, TransformContext, UpstreamEvent};
 use ccr::plugins::{
     PluginEngine, PluginLimits, PluginRegistry, ProviderInstance, TransformerInstance,
 };
 use ccr::request::{self, RequestKind};
 use ccr::routing::{self, RouteFacts};
 use ccr::tokens::TokenCounter;
+use common::{route_context, target};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 const CONFIG: &str = r#"{
@@ -48,31 +49,6 @@ fn registry() -> Arc<PluginRegistry> {
         None,
         Arc::new(|_: &str| PluginLimits::default()),
     ))
-}
-
-fn target(options: &str) -> Target {
-    Target {
-        provider: "main".into(),
-        base_url: "http://127.0.0.1:9/v1/chat/completions".into(),
-        model: "big".into(),
-        options: options.into(),
-    }
-}
-
-fn route_context() -> RouteContext {
-    RouteContext {
-        model: "claude-sonnet-4-5".into(),
-        token_count: 20_000,
-        thinking: false,
-        stream: true,
-        tool_names: vec![],
-        has_web_search: false,
-        has_images: false,
-        message_count: 10,
-        session_id: None,
-        previous_input_tokens: None,
-        builtin_route: "default".into(),
-    }
 }
 
 fn benches(c: &mut Criterion) {

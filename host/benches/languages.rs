@@ -25,12 +25,14 @@
 //! The Rust example is built with the workspace's `plugin` profile (size-optimised, stripped)
 //! into `target/bench-plugins`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ccr::plugins::bindings::{RouteContext, Target, TransformContext};
+use ccr::plugins::bindings::TransformContext;
 use ccr::plugins::{LoadedPlugin, PluginEngine, PluginLimits, PluginSource, TransformerInstance};
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -43,16 +45,7 @@ fn workspace() -> PathBuf {
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|d| {
-            if d.is_absolute() {
-                d
-            } else {
-                workspace().join(d)
-            }
-        })
-        .unwrap_or_else(|| workspace().join("target"))
+    ccr_tests::proxy::target_dir()
 }
 
 /// `cargo build -p rust-transformer --target wasm32-wasip2 --profile plugin` into its own
@@ -127,25 +120,8 @@ fn big_body() -> Vec<u8> {
 
 fn context() -> TransformContext {
     TransformContext {
-        target: Target {
-            provider: "main".into(),
-            base_url: "http://127.0.0.1:9/v1/chat/completions".into(),
-            model: "big".into(),
-            options: r#"{"max_tokens":1024}"#.into(),
-        },
-        route: RouteContext {
-            model: "claude-sonnet-4-5".into(),
-            token_count: 20_000,
-            thinking: false,
-            stream: true,
-            tool_names: vec![],
-            has_web_search: false,
-            has_images: false,
-            message_count: 10,
-            session_id: None,
-            previous_input_tokens: None,
-            builtin_route: "default".into(),
-        },
+        target: common::target(r#"{"max_tokens":1024}"#),
+        route: common::route_context(),
     }
 }
 

@@ -96,8 +96,9 @@ pub fn ccr_binary() -> PathBuf {
         .join(format!("ccr{}", std::env::consts::EXE_SUFFIX))
 }
 
-/// The cargo target directory of this workspace.
-fn target_dir() -> PathBuf {
+/// The cargo target directory of this workspace (`$CARGO_TARGET_DIR`, relative to the
+/// workspace if relative, else `<workspace>/target`).
+pub fn target_dir() -> PathBuf {
     let workspace = workspace_root();
     let configured = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -118,6 +119,18 @@ pub fn workspace_root() -> PathBuf {
 }
 
 impl Proxy {
+    /// `GET /health` as JSON (panics if the proxy does not answer with JSON).
+    pub async fn health(&self) -> serde_json::Value {
+        self.client()
+            .get(format!("{}/health", self.base_url()))
+            .send()
+            .await
+            .expect("GET /health")
+            .json()
+            .await
+            .expect("/health is JSON")
+    }
+
     /// Starts the proxy and waits until `/health` answers 200. Panics with the child's output
     /// if it does not (use [`Proxy::try_start`] to get the error instead).
     pub fn start(options: ProxyOptions) -> Proxy {

@@ -13,10 +13,7 @@ use crate::proxy::workspace_root;
 static BUILD_LOCK: Mutex<()> = Mutex::new(());
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
-        .join("wasm-fixtures")
+    crate::proxy::target_dir().join("wasm-fixtures")
 }
 
 /// Build `package` for `wasm32-wasip2` (release) with `features` and extra environment,

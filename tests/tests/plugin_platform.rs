@@ -46,18 +46,6 @@ fn echoed_max_tokens(body: &Value) -> Option<u64> {
     upstream["max_tokens"].as_u64()
 }
 
-async fn health(proxy: &Proxy) -> Value {
-    proxy
-        .client()
-        .get(format!("{}/health", proxy.base_url()))
-        .send()
-        .await
-        .expect("health")
-        .json()
-        .await
-        .expect("health json")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn misbehaving_plugins_fail_only_their_own_request() {
     let dir = tempfile::tempdir().unwrap();
@@ -277,7 +265,7 @@ async fn broken_files_never_replace_a_working_plugin() {
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let errors = loop {
-        let h = health(&proxy).await;
+        let h = proxy.health().await;
         let errors = h["plugin_errors"].as_array().cloned().unwrap_or_default();
         if errors.len() >= 3 {
             break errors;
@@ -316,7 +304,7 @@ async fn broken_files_never_replace_a_working_plugin() {
     replace_atomically(&plugin, &good);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let h = health(&proxy).await;
+        let h = proxy.health().await;
         let still = h["plugin_errors"]
             .as_array()
             .unwrap()

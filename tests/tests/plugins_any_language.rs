@@ -146,23 +146,11 @@ fn modified(path: &Path) -> std::time::SystemTime {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-async fn health(proxy: &Proxy) -> Value {
-    proxy
-        .client()
-        .get(format!("{}/health", proxy.base_url()))
-        .send()
-        .await
-        .expect("GET /health")
-        .json()
-        .await
-        .expect("/health is JSON")
-}
-
 /// Polls `/health` until every example is listed as a loaded folder plugin.
 async fn wait_until_loaded(proxy: &Proxy, timeout: Duration) -> Duration {
     let started = Instant::now();
     loop {
-        let h = health(proxy).await;
+        let h = proxy.health().await;
         let plugins = h["plugins"].as_array().cloned().unwrap_or_default();
         let loaded = |name: &str| {
             plugins.iter().any(|p| {
@@ -283,7 +271,7 @@ async fn js_and_python_examples_built_from_source_work_in_a_running_proxy() {
     let proxy = Proxy::start(options);
 
     // An empty folder: nothing of ours is loaded, and requests still work on the built-ins.
-    let h = health(&proxy).await;
+    let h = proxy.health().await;
     assert!(
         h["plugins"]
             .as_array()
@@ -409,7 +397,7 @@ async fn js_and_python_examples_built_from_source_work_in_a_running_proxy() {
     std::fs::remove_file(plugins.path().join("js-router.wasm")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let h = health(&proxy).await;
+        let h = proxy.health().await;
         if !h["plugins"]
             .as_array()
             .unwrap()

@@ -29,16 +29,7 @@ fn contract() -> String {
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|d| {
-            if d.is_absolute() {
-                d
-            } else {
-                workspace_root().join(d)
-            }
-        })
-        .unwrap_or_else(|| workspace_root().join("target"))
+    ccr_tests::proxy::target_dir()
 }
 
 /// The real user's home (before we replace `HOME`), for rustup and cargo.
