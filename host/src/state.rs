@@ -17,9 +17,6 @@ use crate::tokens::TokenCounter;
 use crate::upstream::UpstreamClient;
 use crate::usage::Metrics;
 
-/// Default silence after which a `ping` event is sent to a streaming client.
-pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(10);
-
 /// One generation of configuration and everything derived from it.
 pub struct Live {
     /// The parsed config.
@@ -40,14 +37,7 @@ impl Live {
             Duration::from_millis(config.api_timeout_ms.max(1)),
         )?;
         let redacted_json = serde_json::to_string(&config.redacted())?;
-        // Not a CCR key: tests and impatient users can lower the ping interval.
-        let ping_interval = config
-            .raw
-            .get("PING_INTERVAL_MS")
-            .and_then(serde_json::Value::as_u64)
-            .filter(|ms| *ms > 0)
-            .map(Duration::from_millis)
-            .unwrap_or(DEFAULT_PING_INTERVAL);
+        let ping_interval = Duration::from_millis(config.ping_interval_ms);
         Ok(Self {
             config,
             upstream,

@@ -105,6 +105,9 @@ pub struct Config {
     /// `ROUTER_PLUGINS` (ours): names of router plugins consulted, in order, before the
     /// built-in rules; the first to return a decision wins.
     pub router_plugins: Vec<String>,
+    /// `PING_INTERVAL_MS` (ours): silence on an upstream stream after which a `ping` event
+    /// goes to the client. Default 10000.
+    pub ping_interval_ms: u64,
     /// The whole document after `$VAR` interpolation, unknown keys included (it may contain
     /// secrets: use [`Config::redacted`] to show it).
     pub raw: Value,
@@ -432,6 +435,13 @@ pub fn parse(
         None | Some(Value::Null) => Vec::new(),
         Some(v) => read_name_list(&r, "ROUTER_PLUGINS", v)?,
     };
+    let ping_interval_ms = match top.get("PING_INTERVAL_MS") {
+        None | Some(Value::Null) => DEFAULT_PING_INTERVAL_MS,
+        Some(v) => match r.uint("PING_INTERVAL_MS", v)? {
+            0 => return Err(r.invalid("PING_INTERVAL_MS", "must be at least 1 (milliseconds)")),
+            ms => ms,
+        },
+    };
 
     if api_key.is_none() && !is_loopback(&host) {
         r.warn(format!(
@@ -461,10 +471,15 @@ pub fn parse(
         plugins_dir,
         plugin_limits,
         router_plugins,
+        ping_interval_ms,
         raw: doc,
         warnings,
     })
 }
+
+/// Default of `PING_INTERVAL_MS`: Claude Code gives up after 300 s of silence; Anthropic's
+/// own streams ping more often than this.
+pub const DEFAULT_PING_INTERVAL_MS: u64 = 10_000;
 
 /// Top-level keys we read or knowingly ignore; anything close to one of these but not equal
 /// is reported as a probable typo.
@@ -494,6 +509,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "PLUGINS_DIR",
     "PLUGIN_LIMITS",
     "ROUTER_PLUGINS",
+    "PING_INTERVAL_MS",
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
     "OPENAI_MODEL",

@@ -829,3 +829,16 @@ fn load_reads_files_and_falls_back_only_for_the_default_path() {
     let e = load(dir.path()).unwrap_err();
     assert!(matches!(e, ConfigError::Read { .. }), "{e:?}");
 }
+
+#[test]
+fn ping_interval_has_a_default_and_rejects_zero() {
+    assert_eq!(p("{}").unwrap().ping_interval_ms, DEFAULT_PING_INTERVAL_MS);
+    assert_eq!(
+        p(r#"{"PING_INTERVAL_MS": 250}"#).unwrap().ping_interval_ms,
+        250
+    );
+    let e = err(r#"{"PING_INTERVAL_MS": 0}"#);
+    assert!(e.contains("PING_INTERVAL_MS"), "{e}");
+    let e = err(r#"{"PING_INTERVAL_MS": "soon"}"#);
+    assert!(e.contains("PING_INTERVAL_MS"), "{e}");
+}
