@@ -182,17 +182,24 @@ async fn choose_route(
     req: &ParsedRequest,
     builtin: Result<RouteDecision, RouteError>,
 ) -> Result<Route, ProxyError> {
-    for name in &live.config.router_plugins {
-        let Some(plugin) = plugins.get(name) else {
+    // CUSTOM_ROUTER_PATH (a .wasm) first, as CCR consults its custom router first.
+    let custom = live
+        .config
+        .custom_router_wasm()
+        .and_then(|path| plugins.from_file(&path).cloned());
+    let named = live.config.router_plugins.iter().filter_map(|name| {
+        let found = plugins.get(name).cloned();
+        if found.is_none() {
             state.warn_once(&format!("router:{name}"), || {
                 format!("ROUTER_PLUGINS names '{name}', but no such plugin is loaded")
             });
-            continue;
-        };
+        }
+        found
+    });
+    for plugin in custom.into_iter().chain(named) {
+        let name = plugin.name.clone();
         let engine = state.plugins.engine();
-        match instance::call_router(engine, plugin.clone(), ctx, &live.redacted_json, &req.raw)
-            .await
-        {
+        match instance::call_router(engine, plugin, ctx, &live.redacted_json, &req.raw).await {
             Ok(Some(d)) => {
                 let value = format!("{},{}", d.provider, d.model);
                 let decision = routing::resolve_requested(

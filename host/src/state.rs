@@ -119,6 +119,8 @@ impl AppState {
                     tracing::warn!("config: {warning}");
                 }
                 self.plugins.set_limits(live.limits_fn());
+                self.plugins
+                    .set_extra_files(live.config.custom_router_wasm().into_iter().collect());
                 self.live.store(Arc::new(live));
                 *self.config_error.lock() = None;
                 self.warned.lock().clear();

@@ -425,3 +425,29 @@ async fn js_and_python_examples_built_from_source_work_in_a_running_proxy() {
         "python-router still routes: {body}"
     );
 }
+
+/// CCR's `CUSTOM_ROUTER_PATH`, pointed at a `.wasm` outside the plugin folder: the router is
+/// loaded from there and consulted before the built-in rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_router_path_accepts_a_wasm_router() {
+    let Some(built) = build_examples() else {
+        return;
+    };
+    let router = built.get("js-router").expect("js-router built").clone();
+    let mock = MockUpstream::start();
+    let upstream = |name: &str, models: Value| json!({"name": name, "api_base_url": mock.chat_url(), "api_key": "sk-test", "models": models});
+    let proxy = Proxy::start(ProxyOptions::new(json!({
+        "LOG": false,
+        "CUSTOM_ROUTER_PATH": router,
+        "Providers": [upstream("fast", json!(["echo-fast"])), upstream("main", json!(["echo"]))],
+        "Router": { "default": "main,echo" },
+    })));
+    let client_model = "claude-sonnet-4-5-20250929";
+    let (_, body) = send(&proxy, &mock, ask(client_model, 1000, "plain question")).await;
+    assert_eq!(body["model"], "echo", "{body}");
+    let (_, body) = send(&proxy, &mock, ask(client_model, 1000, "quick #fast")).await;
+    assert_eq!(
+        body["model"], "echo-fast",
+        "the CUSTOM_ROUTER_PATH router decided: {body}"
+    );
+}

@@ -64,6 +64,13 @@ impl PluginSet {
         })
     }
 
+    /// The plugin loaded from the file at `path`, if any.
+    pub fn from_file(&self, path: &Path) -> Option<&Arc<LoadedPlugin>> {
+        self.plugins
+            .values()
+            .find(|p| matches!(&p.source, PluginSource::Folder(f) if f == path))
+    }
+
     /// Every loaded plugin, sorted by name.
     pub fn plugins(&self) -> Vec<&Arc<LoadedPlugin>> {
         let mut all: Vec<_> = self.plugins.values().collect();
@@ -119,6 +126,9 @@ pub struct PluginRegistry {
     bundled: Vec<Arc<LoadedPlugin>>,
     bundled_failures: Vec<LoadFailure>,
     folder: Mutex<FolderState>,
+    /// Plugin files outside the folder (the config's `CUSTOM_ROUTER_PATH` when it names a
+    /// `.wasm`), loaded and reported like folder files.
+    extra_files: Mutex<Vec<PathBuf>>,
     current: ArcSwap<PluginSet>,
 }
 
@@ -159,10 +169,20 @@ impl PluginRegistry {
             bundled,
             bundled_failures,
             folder: Mutex::new(FolderState::default()),
+            extra_files: Mutex::new(Vec::new()),
             current: ArcSwap::from_pointee(PluginSet::default()),
         };
         registry.rescan();
         registry
+    }
+
+    /// Load these files too (besides the folder's), then rescan. Blocking (compiles).
+    pub fn set_extra_files(&self, files: Vec<PathBuf>) {
+        let changed = *self.extra_files.lock() != files;
+        if changed {
+            *self.extra_files.lock() = files;
+            self.rescan();
+        }
     }
 
     /// The plugin folder, if one is configured.
@@ -202,11 +222,12 @@ impl PluginRegistry {
     /// files, drop removed ones, keep the previous version of any file that fails.
     /// Blocking (compiles); call from a blocking context.
     pub fn rescan(&self) {
-        let Some(dir) = &self.dir else {
-            self.publish(&mut self.folder.lock());
-            return;
-        };
-        let files = list_wasm_files(dir);
+        let mut files = self.dir.as_deref().map(list_wasm_files).unwrap_or_default();
+        for extra in self.extra_files.lock().iter() {
+            if !files.contains(extra) {
+                files.push(extra.clone());
+            }
+        }
         let mut folder = self.folder.lock();
         folder.entries.retain(|path, _| files.contains(path));
         folder.failures.retain(|path, _| files.contains(path));

@@ -179,10 +179,13 @@ pub async fn serve(
     let port = config.port;
     let live = Live::new(config)?;
     let limits = live.limits_fn();
+    let custom_router: Vec<PathBuf> = live.config.custom_router_wasm().into_iter().collect();
     let cache_dir = crate::plugins::runtime::default_cache_dir();
     let registry = tokio::task::spawn_blocking(move || -> anyhow::Result<PluginRegistry> {
         let engine = Arc::new(PluginEngine::new(Some(cache_dir))?);
-        Ok(PluginRegistry::new(engine, Some(plugins_dir), limits))
+        let registry = PluginRegistry::new(engine, Some(plugins_dir), limits);
+        registry.set_extra_files(custom_router);
+        Ok(registry)
     })
     .await??;
     let registry = Arc::new(registry);
