@@ -115,7 +115,8 @@ fn invalid(msg: impl Into<String>) -> ProxyError {
     ProxyError::InvalidRequest(msg.into())
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// The JSON type of `v` for error messages (`a number`, `an array`...), without its value.
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -40,7 +40,7 @@ impl<'a> Reader<'a> {
         let last = key.rsplit('.').next().unwrap_or(key);
         let last = last.split('[').next().unwrap_or(last);
         let found = if crate::config::is_secret_key(last) {
-            describe_type(found).to_owned()
+            crate::request::type_name(found).to_owned()
         } else {
             describe(found)
         };
@@ -143,18 +143,6 @@ pub(crate) fn join(prefix: &str, key: &str) -> String {
 }
 
 /// A short description of a JSON value for error messages: `number 3`, `string "abc"`.
-/// The JSON type of `v`, without its value.
-pub(crate) fn describe_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 pub(crate) fn describe(v: &Value) -> String {
     match v {
         Value::Null => "null".to_owned(),

@@ -13,9 +13,8 @@ use wasmtime::component::ResourceAny;
 use wasmtime::{Store, Trap};
 
 use super::bindings::{
-    provider::Provider, router::Router, transformer::Transformer, PluginError, PluginKind,
-    PluginRouteDecision, ProviderTarget, RouteContext, SseEvent, TransformContext, UpstreamEvent,
-    UpstreamRequest,
+    provider::Provider, router::Router, transformer::Transformer, PluginError, PluginRouteDecision,
+    ProviderTarget, RouteContext, SseEvent, TransformContext, UpstreamEvent, UpstreamRequest,
 };
 use super::runtime::{root_cause, LoadedPlugin, PluginEngine, PluginPre, PluginState};
 use super::HookSet;
@@ -437,9 +436,4 @@ pub async fn call_router(
     let api = bindings.ccr_plugin_router_api();
     let result = timed!(g, "route", api.call_route(&mut g.store, ctx, config, body))?;
     g.returned("route", result)
-}
-
-/// Whether a plugin's kind is `kind`.
-pub fn is_kind(plugin: &LoadedPlugin, kind: PluginKind) -> bool {
-    plugin.info.kind == kind
 }
