@@ -20,6 +20,9 @@ fi
 step "Plugin toolchains (componentize-js, componentize-py)"
 tests/setup/install-plugin-tools.sh
 
+step "Example plugins in JavaScript and Python (built from source)"
+tests/setup/build-example-plugins.sh
+
 step "Real clients (Claude Code CLI, Anthropic Python SDK)"
 tests/setup/install-clients.sh
 

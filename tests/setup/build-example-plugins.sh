@@ -17,6 +17,15 @@ for p in "${ALL[@]}"; do
 done
 CCR_SKIP_JS=$((1 - need_js)) CCR_SKIP_PYTHON=$((1 - need_py)) "$ROOT/tests/setup/install-plugin-tools.sh" >/dev/null
 
+# Parallel tests build the same examples: one build at a time, and each .wasm appears
+# whole (written to a temporary name, then renamed), so a reader never sees half a file.
+TOOLS="${CCR_TOOLS_DIR:-$ROOT/.tools}"
+mkdir -p "$TOOLS"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$TOOLS/.build-examples.lock"
+  flock 9
+fi
+
 for p in "${ALL[@]}"; do
   dir="$ROOT/examples/$p" wasm="$ROOT/examples/$p/$p.wasm"
   stale=1
@@ -27,7 +36,8 @@ for p in "${ALL[@]}"; do
     done
   fi
   if [ "$stale" = 1 ]; then
-    "$dir/build.sh" "$wasm" >&2
+    "$dir/build.sh" "$dir/$p.partial.wasm" >&2
+    mv -f "$dir/$p.partial.wasm" "$wasm"
   fi
   echo "$p=$wasm"
 done

@@ -28,6 +28,13 @@ NODE_PREFIX="$TOOLS/node"
 VENV="$TOOLS/venv"
 
 log() { printf '[install-plugin-tools] %s\n' "$*" >&2; }
+
+# Concurrent runs (parallel tests) must not npm-install into the same folder at once.
+mkdir -p "$TOOLS"
+if command -v flock >/dev/null 2>&1; then
+  exec 8>"$TOOLS/.install.lock"
+  flock 8
+fi
 die() { printf '[install-plugin-tools] error: %s\n' "$*" >&2; exit 1; }
 
 installed_npm_version() { # $1 = package name; prints the installed version or nothing

@@ -75,9 +75,20 @@ fn run_script(script: &str, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-/// Installs the toolchains and builds the four examples from source: `name -> .wasm path`.
-/// `None` (after printing why) when the registries are unreachable.
+/// Installs the toolchains and builds the four examples from source, once per test process
+/// (the tests here run in parallel and share the outputs): `name -> .wasm path`. `None`
+/// (after printing why) when the registries are unreachable.
 fn build_examples() -> Option<HashMap<String, PathBuf>> {
+    static BUILT: std::sync::Mutex<Option<Option<HashMap<String, PathBuf>>>> =
+        std::sync::Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if built.is_none() {
+        *built = Some(build_examples_now());
+    }
+    built.clone().flatten()
+}
+
+fn build_examples_now() -> Option<HashMap<String, PathBuf>> {
     let (ok, _, stderr) = run_script("tests/setup/install-plugin-tools.sh", &[]);
     if !ok {
         let offline = NETWORK_MARKERS.iter().any(|m| stderr.contains(m));
