@@ -53,13 +53,13 @@ fn registry() -> Arc<PluginRegistry> {
 
 fn benches(c: &mut Criterion) {
     let raw = body();
-    let parsed = request::parse(raw.clone(), RequestKind::Messages).unwrap();
+    let parsed = request::parse(&raw, RequestKind::Messages).unwrap();
     let cfg = config::parse(CONFIG, Path::new("bench.json"), |_| None).unwrap();
 
     let mut g = c.benchmark_group("request");
     g.throughput(Throughput::Bytes(raw.len() as u64));
     g.bench_function("parse_validate_80kb", |b| {
-        b.iter(|| request::parse(raw.clone(), RequestKind::Messages).unwrap())
+        b.iter(|| request::parse(&raw, RequestKind::Messages).unwrap())
     });
     g.bench_function("tokens_cold_80kb", |b| {
         b.iter_batched(

@@ -1,7 +1,8 @@
 //! `ccr`: a fast, WebAssembly-extensible router for Claude Code.
 //!
 //! The module tree follows a request's path through the proxy:
-//! [`server`] (HTTP surface, auth, errors) → [`request`] (parse + validate once) →
+//! [`server`] (HTTP surface, auth, errors) → [`request`] (parse + validate once, into a
+//! [`json::Json`] tree borrowing the body) →
 //! [`tokens`] and [`routing`] (route context, built-in CCR rules, router plugins) →
 //! [`pipeline`] (transformers, provider plugin, upstream call, translation back) →
 //! [`upstream`] (pooled HTTP client, stream framing) → [`stream`] (Anthropic SSE to the
@@ -11,6 +12,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod json;
 pub mod logging;
 pub mod pipeline;
 pub mod plugins;

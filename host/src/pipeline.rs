@@ -85,7 +85,8 @@ async fn serve(
     let live = state.live.load_full();
     let plugins = state.plugins.snapshot();
     let raw = request::read_body(body).await.map_err(|e| (e, None))?;
-    let mut req = request::parse(raw, RequestKind::Messages).map_err(|e| (e, None))?;
+    // The parsed tree borrows from `raw`, which lives as long as this call.
+    let mut req = request::parse(&raw, RequestKind::Messages).map_err(|e| (e, None))?;
 
     let session_header = headers
         .get("x-claude-code-session-id")
@@ -106,6 +107,8 @@ async fn serve(
 
     let mut body = req.body_for_plugins(changed);
     let stream = req.stream();
+    // The tree is not needed during the upstream calls.
+    drop(req);
     let candidates = candidates(&live, &route);
     let mut last_err = None;
     for (i, candidate) in candidates.iter().enumerate() {
@@ -179,7 +182,7 @@ async fn choose_route(
     live: &Live,
     plugins: &PluginSet,
     ctx: &RouteContext,
-    req: &ParsedRequest,
+    req: &ParsedRequest<'_>,
     builtin: Result<RouteDecision, RouteError>,
 ) -> Result<Route, ProxyError> {
     // CUSTOM_ROUTER_PATH (a .wasm) first, as CCR consults its custom router first.
@@ -199,7 +202,7 @@ async fn choose_route(
     for plugin in custom.into_iter().chain(named) {
         let name = plugin.name.clone();
         let engine = state.plugins.engine();
-        match instance::call_router(engine, plugin, ctx, &live.redacted_json, &req.raw).await {
+        match instance::call_router(engine, plugin, ctx, &live.redacted_json, req.raw).await {
             Ok(Some(d)) => {
                 let value = format!("{},{}", d.provider, d.model);
                 let decision = routing::resolve_requested(

@@ -1,40 +1,46 @@
 //! Parsing and validating an incoming Messages request, once.
 //!
-//! The body is read with a hard size limit, parsed into a JSON tree (serde_json bounds the
-//! nesting depth at 128, so a deeply nested body fails fast with a clear error) and checked
-//! for the fields every later stage relies on. The original bytes are kept: plugins get
-//! them untouched unless the host had to change the request.
+//! The body is read with a hard size limit, parsed into a [`Json`] tree that borrows from
+//! the body's bytes (serde_json bounds the nesting depth at 128, so a deeply nested body
+//! fails fast with a clear error) and checked for the fields every later stage relies on.
+//! The original bytes are kept: plugins get them untouched unless the host had to change
+//! the request.
 
 use axum::body::Body;
 use bytes::Bytes;
 use futures::StreamExt;
-use serde_json::Value;
 
+use crate::json::Json;
 use crate::server::error::ProxyError;
+
+/// The JSON type of a configuration value for error messages (same words as
+/// [`Json::type_name`]).
+pub(crate) use crate::json::value_type_name as type_name;
 
 /// Largest request body accepted, as Anthropic's own limit for Messages (32 MB).
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
-/// A Messages (or count_tokens) request that passed validation.
+/// A Messages (or count_tokens) request that passed validation, borrowing the body bytes
+/// the caller keeps.
 #[derive(Debug, Clone)]
-pub struct ParsedRequest {
+pub struct ParsedRequest<'a> {
     /// The body as received.
-    pub raw: Bytes,
-    /// The parsed body (always a JSON object).
-    pub json: Value,
+    pub raw: &'a [u8],
+    /// The parsed body (always a JSON object), borrowing strings from `raw`.
+    pub json: Json<'a>,
 }
 
-impl ParsedRequest {
+impl ParsedRequest<'_> {
     /// The `model` field.
     pub fn model(&self) -> &str {
-        self.json.get("model").and_then(Value::as_str).unwrap_or("")
+        self.json.get("model").and_then(Json::as_str).unwrap_or("")
     }
 
     /// Whether the client asked for a stream.
     pub fn stream(&self) -> bool {
         self.json
             .get("stream")
-            .and_then(Value::as_bool)
+            .and_then(Json::as_bool)
             .unwrap_or(false)
     }
 
@@ -92,14 +98,14 @@ pub async fn read_body(body: Body) -> Result<Bytes, ProxyError> {
     Ok(Bytes::from(buf))
 }
 
-/// Parse and validate a request body.
-pub fn parse(raw: Bytes, kind: RequestKind) -> Result<ParsedRequest, ProxyError> {
+/// Parse and validate a request body. The result borrows from `raw`.
+pub fn parse(raw: &[u8], kind: RequestKind) -> Result<ParsedRequest<'_>, ProxyError> {
     if raw.is_empty() {
         return Err(ProxyError::InvalidRequest(
             "request body is empty; expected a JSON object".into(),
         ));
     }
-    let json: Value = serde_json::from_slice(&raw).map_err(|e| {
+    let json = Json::parse(raw).map_err(|e| {
         let what = if e.to_string().contains("recursion limit") {
             "JSON is nested too deeply".to_string()
         } else {
@@ -115,59 +121,46 @@ fn invalid(msg: impl Into<String>) -> ProxyError {
     ProxyError::InvalidRequest(msg.into())
 }
 
-/// The JSON type of `v` for error messages (`a number`, `an array`...), without its value.
-pub(crate) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn validate(json: &Value, kind: RequestKind) -> Result<(), ProxyError> {
-    let Some(obj) = json.as_object() else {
+fn validate(json: &Json<'_>, kind: RequestKind) -> Result<(), ProxyError> {
+    if !json.is_object() {
         return Err(invalid(format!(
             "request body must be a JSON object, found {}",
-            type_name(json)
+            json.type_name()
         )));
-    };
-    match obj.get("model") {
+    }
+    match json.get("model") {
         None => return Err(invalid("model: field required")),
-        Some(Value::String(s)) if s.trim().is_empty() => {
+        Some(Json::Str(s)) if s.trim().is_empty() => {
             return Err(invalid("model: must not be empty"))
         }
-        Some(Value::String(_)) => {}
+        Some(Json::Str(_)) => {}
         Some(other) => {
             return Err(invalid(format!(
                 "model: expected a string, found {}",
-                type_name(other)
+                other.type_name()
             )))
         }
     }
-    let messages = match obj.get("messages") {
+    let messages = match json.get("messages") {
         None => return Err(invalid("messages: field required")),
-        Some(Value::Array(a)) => a,
+        Some(Json::Array(a)) => a,
         Some(other) => {
             return Err(invalid(format!(
                 "messages: expected an array, found {}",
-                type_name(other)
+                other.type_name()
             )))
         }
     };
     for (i, message) in messages.iter().enumerate() {
-        let Some(m) = message.as_object() else {
+        if !message.is_object() {
             return Err(invalid(format!(
                 "messages.{i}: expected an object, found {}",
-                type_name(message)
+                message.type_name()
             )));
-        };
-        match m.get("role") {
-            Some(Value::String(role))
-                if matches!(role.as_str(), "user" | "assistant" | "system") => {}
-            Some(Value::String(role)) => {
+        }
+        match message.get("role") {
+            Some(Json::Str(role)) if matches!(role.as_ref(), "user" | "assistant" | "system") => {}
+            Some(Json::Str(role)) => {
                 return Err(invalid(format!(
                     "messages.{i}.role: expected \"user\" or \"assistant\", found {role:?}"
                 )))
@@ -175,16 +168,16 @@ fn validate(json: &Value, kind: RequestKind) -> Result<(), ProxyError> {
             Some(other) => {
                 return Err(invalid(format!(
                     "messages.{i}.role: expected a string, found {}",
-                    type_name(other)
+                    other.type_name()
                 )))
             }
             None => return Err(invalid(format!("messages.{i}.role: field required"))),
         }
-        match m.get("content") {
-            Some(Value::String(_)) => {}
-            Some(Value::Array(blocks)) => {
+        match message.get("content") {
+            Some(Json::Str(_)) => {}
+            Some(Json::Array(blocks)) => {
                 for (j, block) in blocks.iter().enumerate() {
-                    if !block.get("type").is_some_and(Value::is_string) {
+                    if !block.get("type").is_some_and(Json::is_string) {
                         return Err(invalid(format!(
                             "messages.{i}.content.{j}: expected a content block object with a string `type`"
                         )));
@@ -194,21 +187,21 @@ fn validate(json: &Value, kind: RequestKind) -> Result<(), ProxyError> {
             Some(other) => {
                 return Err(invalid(format!(
                 "messages.{i}.content: expected a string or an array of content blocks, found {}",
-                type_name(other)
+                other.type_name()
             )))
             }
             None => return Err(invalid(format!("messages.{i}.content: field required"))),
         }
     }
-    if let Some(system) = obj.get("system") {
+    if let Some(system) = json.get("system") {
         match system {
-            Value::String(_) | Value::Null => {}
-            Value::Array(blocks) => {
+            Json::Str(_) | Json::Null => {}
+            Json::Array(blocks) => {
                 for (j, block) in blocks.iter().enumerate() {
                     if !block.is_object() {
                         return Err(invalid(format!(
                             "system.{j}: expected a text block object, found {}",
-                            type_name(block)
+                            block.type_name()
                         )));
                     }
                 }
@@ -216,55 +209,55 @@ fn validate(json: &Value, kind: RequestKind) -> Result<(), ProxyError> {
             other => {
                 return Err(invalid(format!(
                     "system: expected a string or an array of text blocks, found {}",
-                    type_name(other)
+                    other.type_name()
                 )))
             }
         }
     }
-    if let Some(tools) = obj.get("tools") {
+    if let Some(tools) = json.get("tools") {
         match tools {
-            Value::Array(list) => {
+            Json::Array(list) => {
                 for (j, tool) in list.iter().enumerate() {
-                    if !tool.get("name").is_some_and(Value::is_string) {
+                    if !tool.get("name").is_some_and(Json::is_string) {
                         return Err(invalid(format!(
                             "tools.{j}: expected an object with a string `name`"
                         )));
                     }
                 }
             }
-            Value::Null => {}
+            Json::Null => {}
             other => {
                 return Err(invalid(format!(
                     "tools: expected an array, found {}",
-                    type_name(other)
+                    other.type_name()
                 )))
             }
         }
     }
     if kind == RequestKind::Messages {
-        if let Some(v) = obj.get("max_tokens") {
+        if let Some(v) = json.get("max_tokens") {
             if v.as_u64().is_none() {
                 return Err(invalid(format!(
                     "max_tokens: expected a non-negative integer, found {}",
-                    type_name(v)
+                    v.type_name()
                 )));
             }
         }
-        if let Some(v) = obj.get("stream") {
+        if let Some(v) = json.get("stream") {
             if !v.is_boolean() && !v.is_null() {
                 return Err(invalid(format!(
                     "stream: expected a boolean, found {}",
-                    type_name(v)
+                    v.type_name()
                 )));
             }
         }
     }
     for field in ["temperature", "top_p", "top_k"] {
-        if let Some(v) = obj.get(field) {
+        if let Some(v) = json.get(field) {
             if !v.is_number() && !v.is_null() {
                 return Err(invalid(format!(
                     "{field}: expected a number, found {}",
-                    type_name(v)
+                    v.type_name()
                 )));
             }
         }
@@ -276,8 +269,8 @@ fn validate(json: &Value, kind: RequestKind) -> Result<(), ProxyError> {
 mod tests {
     use super::*;
 
-    fn parse_str(s: &str) -> Result<ParsedRequest, ProxyError> {
-        parse(Bytes::from(s.to_string()), RequestKind::Messages)
+    fn parse_str(s: &str) -> Result<ParsedRequest<'_>, ProxyError> {
+        parse(s.as_bytes(), RequestKind::Messages)
     }
 
     #[test]
@@ -326,6 +319,18 @@ mod tests {
     }
 
     #[test]
+    fn plugins_get_the_raw_body_or_the_changed_tree_in_document_order() {
+        let text = r#"{"model":"m","system":[{"type":"text","text":"<CCR-SUBAGENT-MODEL>p,m</CCR-SUBAGENT-MODEL>Agent \u00e9"}],"messages":[{"role":"user","content":"hi"}],"max_tokens":5}"#;
+        let mut r = parse_str(text).unwrap();
+        assert_eq!(r.body_for_plugins(false), text.as_bytes());
+        assert!(crate::routing::strip_subagent_tag(&mut r.json));
+        assert_eq!(
+            String::from_utf8(r.body_for_plugins(true)).unwrap(),
+            r#"{"model":"m","system":[{"type":"text","text":"Agent é"}],"messages":[{"role":"user","content":"hi"}],"max_tokens":5}"#
+        );
+    }
+
+    #[test]
     fn deep_nesting_fails_fast() {
         let body = format!(
             r#"{{"model":"m","messages":[],"x":{}{}}}"#,
@@ -341,7 +346,7 @@ mod tests {
         let mut body = br#"{"model":"m","messages":[{"role":"user","content":""#.to_vec();
         body.extend_from_slice(&[0xff, 0xfe]);
         body.extend_from_slice(br#""}]}"#);
-        let err = parse(Bytes::from(body), RequestKind::Messages).unwrap_err();
+        let err = parse(&body, RequestKind::Messages).unwrap_err();
         assert!(matches!(err, ProxyError::InvalidRequest(_)));
     }
 }

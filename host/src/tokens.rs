@@ -16,6 +16,7 @@
 //! request costs a hash walk, not a tokenization. The cache is a sharded LRU, bounded in
 //! entries.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use std::num::NonZeroUsize;
@@ -23,9 +24,10 @@ use std::sync::OnceLock;
 
 use lru::LruCache;
 use parking_lot::Mutex;
-use rustc_hash::FxHasher;
-use serde_json::Value;
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use tiktoken_rs::CoreBPE;
+
+use crate::json::Json;
 
 /// Entries cached by [`TokenCounter::default`] (≈1.5 MB at most). A Claude Code session
 /// uses roughly one entry per tool, system block and message piece.
@@ -197,7 +199,7 @@ impl TokenCounter {
     }
 
     /// Token count of `JSON.stringify(v)`, cached by the value's structure.
-    fn count_json(&self, v: &Value) -> u32 {
+    fn count_json(&self, v: &Json<'_>) -> u32 {
         let mut h = FxHasher::default();
         Kind::Json.hash(&mut h);
         hash_value(v, &mut h);
@@ -206,7 +208,7 @@ impl TokenCounter {
 
     /// One tool definition: `name + description` (if the description is non-empty) plus
     /// `JSON.stringify(input_schema)` (if present), cached as one piece.
-    fn count_tool(&self, tool: &Value) -> u32 {
+    fn count_tool(&self, tool: &Json<'_>) -> u32 {
         let mut h = FxHasher::default();
         Kind::Tool.hash(&mut h);
         hash_value(tool, &mut h);
@@ -214,10 +216,10 @@ impl TokenCounter {
             let mut n = 0u32;
             if let Some(desc) = tool
                 .get("description")
-                .and_then(Value::as_str)
+                .and_then(Json::as_str)
                 .filter(|d| !d.is_empty())
             {
-                let name = tool.get("name").and_then(Value::as_str).unwrap_or("");
+                let name = tool.get("name").and_then(Json::as_str).unwrap_or("");
                 n = n.saturating_add(count_uncached(&format!("{name}{desc}")));
             }
             if let Some(schema) = tool.get("input_schema").filter(|s| js_truthy(s)) {
@@ -229,15 +231,15 @@ impl TokenCounter {
 
     /// CCR's input-token count for an Anthropic Messages request body. Unexpected shapes
     /// are skipped, never an error.
-    pub fn count_request(&self, body: &Value) -> u32 {
+    pub fn count_request(&self, body: &Json<'_>) -> u32 {
         let mut total = 0u32;
         let mut add = |n: u32| total = total.saturating_add(n);
 
-        if let Some(messages) = body.get("messages").and_then(Value::as_array) {
+        if let Some(messages) = body.get("messages").and_then(Json::as_array) {
             for message in messages {
                 match message.get("content") {
-                    Some(Value::String(s)) => add(self.count_text(s)),
-                    Some(Value::Array(blocks)) => {
+                    Some(Json::Str(s)) => add(self.count_text(s)),
+                    Some(Json::Array(blocks)) => {
                         for block in blocks {
                             add(self.count_block(block));
                         }
@@ -248,15 +250,15 @@ impl TokenCounter {
         }
 
         match body.get("system") {
-            Some(Value::String(s)) => add(self.count_text(s)),
-            Some(Value::Array(blocks)) => {
+            Some(Json::Str(s)) => add(self.count_text(s)),
+            Some(Json::Array(blocks)) => {
                 for block in blocks {
-                    if block.get("type").and_then(Value::as_str) != Some("text") {
+                    if block.get("type").and_then(Json::as_str) != Some("text") {
                         continue;
                     }
                     match block.get("text") {
-                        Some(Value::String(s)) => add(self.count_text(s)),
-                        Some(Value::Array(parts)) => {
+                        Some(Json::Str(s)) => add(self.count_text(s)),
+                        Some(Json::Array(parts)) => {
                             for part in parts {
                                 if let Some(s) = part.as_str() {
                                     add(self.count_text(s));
@@ -270,7 +272,7 @@ impl TokenCounter {
             _ => {}
         }
 
-        if let Some(tools) = body.get("tools").and_then(Value::as_array) {
+        if let Some(tools) = body.get("tools").and_then(Json::as_array) {
             for tool in tools {
                 add(self.count_tool(tool));
             }
@@ -278,11 +280,11 @@ impl TokenCounter {
         total
     }
 
-    fn count_block(&self, block: &Value) -> u32 {
-        match block.get("type").and_then(Value::as_str) {
+    fn count_block(&self, block: &Json<'_>) -> u32 {
+        match block.get("type").and_then(Json::as_str) {
             Some("text") => block
                 .get("text")
-                .and_then(Value::as_str)
+                .and_then(Json::as_str)
                 .map_or(0, |s| self.count_text(s)),
             Some("tool_use") => match block.get("input") {
                 // JSON.stringify(undefined) is undefined: nothing to count.
@@ -291,7 +293,7 @@ impl TokenCounter {
             },
             Some("tool_result") => match block.get("content") {
                 None => 0,
-                Some(Value::String(s)) => self.count_text(s),
+                Some(Json::Str(s)) => self.count_text(s),
                 Some(other) => self.count_json(other),
             },
             _ => 0,
@@ -300,14 +302,14 @@ impl TokenCounter {
 }
 
 /// Feeds `v`'s structure into `h` without serializing it.
-fn hash_value(v: &Value, h: &mut FxHasher) {
+fn hash_value(v: &Json<'_>, h: &mut FxHasher) {
     match v {
-        Value::Null => h.write_u8(0),
-        Value::Bool(b) => {
+        Json::Null => h.write_u8(0),
+        Json::Bool(b) => {
             h.write_u8(1);
             b.hash(h);
         }
-        Value::Number(n) => {
+        Json::Number(n) => {
             h.write_u8(2);
             // The printed form distinguishes 1 from 1.0 exactly like serialization would.
             if let Some(i) = n.as_i64() {
@@ -318,18 +320,18 @@ fn hash_value(v: &Value, h: &mut FxHasher) {
                 f.to_bits().hash(h);
             }
         }
-        Value::String(s) => {
+        Json::Str(s) => {
             h.write_u8(3);
             s.hash(h);
         }
-        Value::Array(a) => {
+        Json::Array(a) => {
             h.write_u8(4);
             h.write_usize(a.len());
             for x in a {
                 hash_value(x, h);
             }
         }
-        Value::Object(m) => {
+        Json::Object(m) => {
             h.write_u8(5);
             h.write_usize(m.len());
             for (k, x) in m {
@@ -341,30 +343,31 @@ fn hash_value(v: &Value, h: &mut FxHasher) {
 }
 
 /// JavaScript truthiness of a JSON value.
-fn js_truthy(v: &Value) -> bool {
+fn js_truthy(v: &Json<'_>) -> bool {
     match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
+        Json::Null => false,
+        Json::Bool(b) => *b,
+        Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Json::Str(s) => !s.is_empty(),
+        Json::Array(_) | Json::Object(_) => true,
     }
 }
 
-/// `JSON.stringify(v)` as JavaScript prints it: compact, numbers in JS notation (`1`, not
-/// `1.0`; `1e+21`). Object keys come in the order the value holds them.
-pub fn js_stringify(v: &Value) -> String {
+/// `JSON.stringify(JSON.parse(body))` of `v` as JavaScript prints it: compact, numbers in JS
+/// notation (`1`, not `1.0`; `1e+21`), object keys in document order (a repeated key once,
+/// at its first position, with its last value).
+pub fn js_stringify(v: &Json<'_>) -> String {
     let mut out = String::new();
     write_js(v, &mut out);
     out
 }
 
-fn write_js(v: &Value, out: &mut String) {
+fn write_js(v: &Json<'_>, out: &mut String) {
     match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Number(n) => {
+        Json::Null => out.push_str("null"),
+        Json::Bool(true) => out.push_str("true"),
+        Json::Bool(false) => out.push_str("false"),
+        Json::Number(n) => {
             const MAX_SAFE: u64 = 1 << 53;
             if let Some(u) = n.as_u64().filter(|u| *u <= MAX_SAFE) {
                 let _ = write!(out, "{u}");
@@ -376,8 +379,8 @@ fn write_js(v: &Value, out: &mut String) {
                 let _ = write!(out, "{n}");
             }
         }
-        Value::String(s) => write_js_string(s, out),
-        Value::Array(items) => {
+        Json::Str(s) => write_js_string(s, out),
+        Json::Array(items) => {
             out.push('[');
             for (i, x) in items.iter().enumerate() {
                 if i > 0 {
@@ -387,19 +390,52 @@ fn write_js(v: &Value, out: &mut String) {
             }
             out.push(']');
         }
-        Value::Object(map) => {
+        Json::Object(entries) => {
             out.push('{');
-            for (i, (k, x)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+            if has_repeated_keys(entries) {
+                // `JSON.parse` keeps a repeated key once, where it first appeared, with its
+                // last value.
+                let mut last: FxHashMap<&str, &Json<'_>> = FxHashMap::default();
+                for (k, x) in entries {
+                    last.insert(k, x);
                 }
-                write_js_string(k, out);
-                out.push(':');
-                write_js(x, out);
+                let mut first = true;
+                for (k, _) in entries {
+                    if let Some(x) = last.remove(k.as_ref()) {
+                        write_js_entry(k, x, !first, out);
+                        first = false;
+                    }
+                }
+            } else {
+                for (i, (k, x)) in entries.iter().enumerate() {
+                    write_js_entry(k, x, i > 0, out);
+                }
             }
             out.push('}');
         }
     }
+}
+
+fn write_js_entry(key: &str, value: &Json<'_>, comma: bool, out: &mut String) {
+    if comma {
+        out.push(',');
+    }
+    write_js_string(key, out);
+    out.push(':');
+    write_js(value, out);
+}
+
+/// Whether some key occurs twice in `entries` (rare: JSON allows it, clients do not send it).
+fn has_repeated_keys(entries: &[(Cow<'_, str>, Json<'_>)]) -> bool {
+    // Pairwise for the usual handful of keys; a set keeps a huge object linear.
+    if entries.len() <= 16 {
+        return entries
+            .iter()
+            .enumerate()
+            .any(|(i, (k, _))| entries[..i].iter().any(|(p, _)| p == k));
+    }
+    let mut seen = FxHashSet::default();
+    !entries.iter().all(|(k, _)| seen.insert(k.as_ref()))
 }
 
 /// JavaScript's `Number.prototype.toString()` for a finite double.
@@ -460,7 +496,19 @@ fn write_js_string(s: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    /// `js_stringify` of a `json!` value, read back through the request tree.
+    fn js(v: &Value) -> String {
+        let text = v.to_string();
+        js_stringify(&Json::parse(text.as_bytes()).unwrap())
+    }
+
+    /// `count_request` of a `json!` body, read through the request tree as a real one is.
+    fn count(c: &TokenCounter, body: &Value) -> u32 {
+        let text = body.to_string();
+        c.count_request(&Json::parse(text.as_bytes()).unwrap())
+    }
 
     #[test]
     fn known_cl100k_counts() {
@@ -514,33 +562,46 @@ mod tests {
     #[test]
     fn js_stringify_matches_javascript() {
         assert_eq!(
-            js_stringify(&json!({"a": [1, 2.5, "x"], "b": null})),
+            js(&json!({"a": [1, 2.5, "x"], "b": null})),
             r#"{"a":[1,2.5,"x"],"b":null}"#
         );
-        assert_eq!(js_stringify(&json!(1.0)), "1");
-        assert_eq!(js_stringify(&json!(-0.0)), "0");
-        assert_eq!(js_stringify(&json!(1e21)), "1e+21");
-        assert_eq!(js_stringify(&json!(1e20)), "100000000000000000000");
-        assert_eq!(js_stringify(&json!(1.5e-7)), "1.5e-7");
-        assert_eq!(js_stringify(&json!(0.000001)), "0.000001");
-        assert_eq!(js_stringify(&json!(1e-7)), "1e-7");
-        assert_eq!(js_stringify(&json!(-2.5e-9)), "-2.5e-9");
-        assert_eq!(js_stringify(&json!(1.5e300)), "1.5e+300");
-        assert_eq!(js_stringify(&json!(-12)), "-12");
-        assert_eq!(js_stringify(&json!(u64::MAX)), "18446744073709552000");
+        assert_eq!(js(&json!(1.0)), "1");
+        assert_eq!(js(&json!(-0.0)), "0");
+        assert_eq!(js(&json!(1e21)), "1e+21");
+        assert_eq!(js(&json!(1e20)), "100000000000000000000");
+        assert_eq!(js(&json!(1.5e-7)), "1.5e-7");
+        assert_eq!(js(&json!(0.000001)), "0.000001");
+        assert_eq!(js(&json!(1e-7)), "1e-7");
+        assert_eq!(js(&json!(-2.5e-9)), "-2.5e-9");
+        assert_eq!(js(&json!(1.5e300)), "1.5e+300");
+        assert_eq!(js(&json!(-12)), "-12");
+        assert_eq!(js(&json!(u64::MAX)), "18446744073709552000");
+        assert_eq!(js(&json!(9007199254740993u64)), "9007199254740992");
         assert_eq!(
-            js_stringify(&json!(9007199254740993u64)),
-            "9007199254740992"
-        );
-        assert_eq!(
-            js_stringify(&json!(
+            js(&json!(
                 "q\"b\\n\n\t\r\u{8}\u{c}\u{1}\u{1f}\u{7f}é🙂\u{2028}"
             )),
             "\"q\\\"b\\\\n\\n\\t\\r\\b\\f\\u0001\\u001f\u{7f}é🙂\u{2028}\""
         );
         // Same as serde_json for ordinary values.
         let v = json!({"command": "ls -la", "n": [true, false, {"x": "y"}], "e": {}, "a": []});
-        assert_eq!(js_stringify(&v), serde_json::to_string(&v).unwrap());
+        assert_eq!(js(&v), serde_json::to_string(&v).unwrap());
+    }
+
+    #[test]
+    fn js_stringify_keeps_document_order_and_parses_repeats_like_javascript() {
+        let s = |text: &str| js_stringify(&Json::parse(text.as_bytes()).unwrap());
+        assert_eq!(
+            s(r#"{"z": 1, "a": {"y": 2, "b": 3}}"#),
+            r#"{"z":1,"a":{"y":2,"b":3}}"#
+        );
+        // JSON.stringify(JSON.parse(...)) in JavaScript.
+        assert_eq!(s(r#"{"k": 1, "x": 2, "k": 3}"#), r#"{"k":3,"x":2}"#);
+        let many: Vec<String> = (0..40).map(|i| format!("\"k{i}\": {i}")).collect();
+        let text = format!("{{{}, \"k0\": \"last\"}}", many.join(","));
+        let out = s(&text);
+        assert!(out.starts_with(r#"{"k0":"last","k1":1,"#), "{out}");
+        assert_eq!(out.matches("k0").count(), 1);
     }
 
     fn claude_code_like_request(turns: usize) -> Value {
@@ -615,8 +676,8 @@ mod tests {
             + count_uncached(r#"{"type":"object"}"#)
             + count_uncached(r#"{"type":"object"}"#);
         let c = TokenCounter::default();
-        assert_eq!(c.count_request(&body), expected);
-        assert_eq!(c.count_request(&body), expected);
+        assert_eq!(count(&c, &body), expected);
+        assert_eq!(count(&c, &body), expected);
     }
 
     #[test]
@@ -629,34 +690,35 @@ mod tests {
             {"type": "text"},
             "bare string is not a block"
         ]});
-        assert_eq!(c.count_request(&body), 6);
+        assert_eq!(count(&c, &body), 6);
     }
 
     #[test]
     fn caching_gives_identical_results_and_is_bounded() {
         let body = claude_code_like_request(20);
         let cold = TokenCounter::default();
-        let first = cold.count_request(&body);
+        let first = count(&cold, &body);
         assert!(first > 5_000, "{first}");
         let cached_after_first = cold.cached_entries();
         assert!(cached_after_first > 24);
-        assert_eq!(cold.count_request(&body), first);
+        assert_eq!(count(&cold, &body), first);
         assert_eq!(cold.cached_entries(), cached_after_first);
         // A tiny cache evicts constantly but still counts the same.
         let tiny = TokenCounter::new(1);
-        assert_eq!(tiny.count_request(&body), first);
-        assert_eq!(tiny.count_request(&body), first);
+        assert_eq!(count(&tiny, &body), first);
+        assert_eq!(count(&tiny, &body), first);
         assert!(tiny.cached_entries() <= SHARDS);
         // The next turn reuses everything already counted.
         let longer = claude_code_like_request(21);
-        let n = cold.count_request(&longer);
+        let n = count(&cold, &longer);
         assert!(n > first);
-        assert_eq!(n, TokenCounter::new(0).count_request(&longer));
+        assert_eq!(n, count(&TokenCounter::new(0), &longer));
     }
 
     #[test]
     fn concurrent_use_agrees() {
-        let body = claude_code_like_request(5);
+        let text = claude_code_like_request(5).to_string();
+        let body = Json::parse(text.as_bytes()).unwrap();
         let c = TokenCounter::new(64);
         let expected = TokenCounter::default().count_request(&body);
         std::thread::scope(|s| {
@@ -685,11 +747,8 @@ mod tests {
             json!({"system": [null, {"type": "text", "text": {"a": 1}}], "tools": [null, 1, {"description": 5}, {"name": 1, "description": "d"}]}),
             json!({"tools": [{"input_schema": 0}, {"input_schema": ""}, {"input_schema": false}, {"input_schema": 1.5e300}]}),
         ] {
-            let _ = c.count_request(&body);
+            let _ = count(&c, &body);
         }
-        assert_eq!(
-            c.count_request(&json!({"tools": [{"input_schema": null}]})),
-            0
-        );
+        assert_eq!(count(&c, &json!({"tools": [{"input_schema": null}]})), 0);
     }
 }

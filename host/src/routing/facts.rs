@@ -1,6 +1,6 @@
 //! What routing needs to know about a request, extracted once from the parsed body.
 
-use serde_json::Value;
+use crate::json::Json;
 
 /// Opening tag of CCR's subagent model selector.
 pub const SUBAGENT_OPEN: &str = "<CCR-SUBAGENT-MODEL>";
@@ -41,29 +41,29 @@ pub struct RouteFacts {
 impl RouteFacts {
     /// Extracts the facts from a request body. `session_header` is the value of the
     /// `x-claude-code-session-id` request header, if any.
-    pub fn from_request(body: &Value, session_header: Option<&str>) -> RouteFacts {
+    pub fn from_request(body: &Json<'_>, session_header: Option<&str>) -> RouteFacts {
         let model = body
             .get("model")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .unwrap_or("")
             .to_owned();
 
         let thinking = match body.get("thinking") {
-            None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-            Some(t) => t.get("type").and_then(Value::as_str) != Some("disabled"),
+            None | Some(Json::Null) | Some(Json::Bool(false)) => false,
+            Some(t) => t.get("type").and_then(Json::as_str) != Some("disabled"),
         };
-        let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+        let stream = body.get("stream").and_then(Json::as_bool).unwrap_or(false);
 
         let mut tool_names = Vec::new();
         let mut has_web_search = false;
-        if let Some(tools) = body.get("tools").and_then(Value::as_array) {
+        if let Some(tools) = body.get("tools").and_then(Json::as_array) {
             for tool in tools {
-                if let Some(name) = tool.get("name").and_then(Value::as_str) {
+                if let Some(name) = tool.get("name").and_then(Json::as_str) {
                     tool_names.push(name.to_owned());
                 }
                 if tool
                     .get("type")
-                    .and_then(Value::as_str)
+                    .and_then(Json::as_str)
                     .is_some_and(|t| t.starts_with("web_search"))
                 {
                     has_web_search = true;
@@ -71,20 +71,16 @@ impl RouteFacts {
             }
         }
 
-        let messages = body
-            .get("messages")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let messages = body.get("messages").and_then(Json::as_array).unwrap_or(&[]);
         let has_images = messages.iter().any(message_has_image);
         let last_user_has_image = messages.last().is_some_and(|m| {
-            m.get("role").and_then(Value::as_str) == Some("user") && message_has_image(m)
+            m.get("role").and_then(Json::as_str) == Some("user") && message_has_image(m)
         });
 
         let session_id = body
             .get("metadata")
             .and_then(|m| m.get("user_id"))
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .and_then(session_from_user_id)
             .or_else(|| {
                 session_header
@@ -113,10 +109,10 @@ impl RouteFacts {
 pub fn session_from_user_id(user_id: &str) -> Option<String> {
     let trimmed = user_id.trim();
     if trimmed.starts_with('{') {
-        if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
+        if let Ok(v) = Json::parse(trimmed.as_bytes()) {
             return v
                 .get("session_id")
-                .and_then(Value::as_str)
+                .and_then(Json::as_str)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned);
         }
@@ -127,23 +123,22 @@ pub fn session_from_user_id(user_id: &str) -> Option<String> {
     parts.next().filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
-fn message_has_image(message: &Value) -> bool {
-    let Some(blocks) = message.get("content").and_then(Value::as_array) else {
+fn message_has_image(message: &Json<'_>) -> bool {
+    let Some(blocks) = message.get("content").and_then(Json::as_array) else {
         return false;
     };
     blocks
         .iter()
-        .any(|b| match b.get("type").and_then(Value::as_str) {
+        .any(|b| match b.get("type").and_then(Json::as_str) {
             Some("image") => true,
-            Some("tool_result") => {
-                b.get("content")
-                    .and_then(Value::as_array)
-                    .is_some_and(|inner| {
-                        inner
-                            .iter()
-                            .any(|x| x.get("type").and_then(Value::as_str) == Some("image"))
-                    })
-            }
+            Some("tool_result") => b
+                .get("content")
+                .and_then(Json::as_array)
+                .is_some_and(|inner| {
+                    inner
+                        .iter()
+                        .any(|x| x.get("type").and_then(Json::as_str) == Some("image"))
+                }),
             _ => false,
         })
 }
@@ -153,14 +148,14 @@ type TagSite = Option<usize>;
 
 /// The first system text that starts (after leading whitespace) with the subagent tag, and
 /// the trimmed `provider,model` inside it.
-fn find_subagent_tag(body: &Value) -> Option<(TagSite, String)> {
+fn find_subagent_tag(body: &Json<'_>) -> Option<(TagSite, String)> {
     match body.get("system")? {
-        Value::String(s) => tag_inner(s).map(|inner| (None, inner.to_owned())),
-        Value::Array(blocks) => blocks.iter().enumerate().find_map(|(i, b)| {
-            if b.get("type").and_then(Value::as_str) != Some("text") {
+        Json::Str(s) => tag_inner(s).map(|inner| (None, inner.to_owned())),
+        Json::Array(blocks) => blocks.iter().enumerate().find_map(|(i, b)| {
+            if b.get("type").and_then(Json::as_str) != Some("text") {
                 return None;
             }
-            let text = b.get("text").and_then(Value::as_str)?;
+            let text = b.get("text").and_then(Json::as_str)?;
             tag_inner(text).map(|inner| (Some(i), inner.to_owned()))
         }),
         _ => None,
@@ -177,15 +172,15 @@ fn tag_inner(text: &str) -> Option<&str> {
 /// Removes the `<CCR-SUBAGENT-MODEL>…</CCR-SUBAGENT-MODEL>` tag from the system text where
 /// [`RouteFacts::subagent_model`] found it, so the upstream model never sees it. Returns
 /// whether a tag was removed.
-pub fn strip_subagent_tag(body: &mut Value) -> bool {
+pub fn strip_subagent_tag(body: &mut Json<'_>) -> bool {
     let Some((site, _)) = find_subagent_tag(body) else {
         return false;
     };
     let text = match (site, body.get_mut("system")) {
-        (None, Some(Value::String(s))) => s,
-        (Some(i), Some(Value::Array(blocks))) => {
+        (None, Some(Json::Str(s))) => s,
+        (Some(i), Some(Json::Array(blocks))) => {
             match blocks.get_mut(i).and_then(|b| b.get_mut("text")) {
-                Some(Value::String(s)) => s,
+                Some(Json::Str(s)) => s,
                 _ => return false,
             }
         }
@@ -197,6 +192,8 @@ pub fn strip_subagent_tag(body: &mut Value) -> bool {
     let Some(close) = text[start..].find(SUBAGENT_CLOSE) else {
         return false;
     };
-    text.replace_range(start..start + close + SUBAGENT_CLOSE.len(), "");
+    // Only this text is copied out of the borrowed body.
+    text.to_mut()
+        .replace_range(start..start + close + SUBAGENT_CLOSE.len(), "");
     true
 }

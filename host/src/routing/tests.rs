@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::config;
+use crate::json::Json;
 
 const CONFIG: &str = r#"{
   Providers: [
@@ -70,7 +71,23 @@ fn route(
     prev: Option<u32>,
     c: &Config,
 ) -> Result<RouteDecision, RouteError> {
-    builtin_route(&RouteFacts::from_request(body, None), tokens, prev, c)
+    builtin_route(&facts(body, None), tokens, prev, c)
+}
+
+/// The facts of a `json!` body, read through the request tree as a real body is.
+fn facts(body: &Value, session_header: Option<&str>) -> RouteFacts {
+    let text = body.to_string();
+    RouteFacts::from_request(&Json::parse(text.as_bytes()).unwrap(), session_header)
+}
+
+/// [`strip_subagent_tag`] on a `json!` body, which becomes the re-encoded result (as the
+/// pipeline hands it to plugins).
+fn strip(body: &mut Value) -> bool {
+    let text = body.to_string();
+    let mut tree = Json::parse(text.as_bytes()).unwrap();
+    let stripped = strip_subagent_tag(&mut tree);
+    *body = serde_json::to_value(&tree).unwrap();
+    stripped
 }
 
 fn pm(d: &RouteDecision) -> (String, String, RouteKind) {
@@ -86,7 +103,7 @@ fn t(p: &str, m: &str, k: RouteKind) -> (String, String, RouteKind) {
 #[test]
 fn facts_of_a_claude_code_request() {
     let body = claude_code_body("claude-sonnet-4-5-20250929");
-    let f = RouteFacts::from_request(&body, None);
+    let f = facts(&body, None);
     assert_eq!(f.model, "claude-sonnet-4-5-20250929");
     assert!(!f.thinking);
     assert!(f.stream);
@@ -108,17 +125,17 @@ fn facts_session_id_sources() {
     body["metadata"]["user_id"] = json!(
         r#"{"device_id":"abc","account_uuid":"u-1","session_id":"0199aaaa-bbbb-7ccc-8ddd-eeeeffff0000"}"#
     );
-    let f = RouteFacts::from_request(&body, Some("from-header"));
+    let f = facts(&body, Some("from-header"));
     assert_eq!(
         f.session_id.as_deref(),
         Some("0199aaaa-bbbb-7ccc-8ddd-eeeeffff0000")
     );
     // No usable user_id: the header.
     body["metadata"] = json!({});
-    let f = RouteFacts::from_request(&body, Some(" hdr-1 "));
+    let f = facts(&body, Some(" hdr-1 "));
     assert_eq!(f.session_id.as_deref(), Some("hdr-1"));
-    assert_eq!(RouteFacts::from_request(&body, Some("")).session_id, None);
-    assert_eq!(RouteFacts::from_request(&body, None).session_id, None);
+    assert_eq!(facts(&body, Some("")).session_id, None);
+    assert_eq!(facts(&body, None).session_id, None);
     // JS split semantics.
     assert_eq!(
         session_from_user_id("a_session_b_session_c").as_deref(),
@@ -145,11 +162,7 @@ fn facts_thinking_values() {
         (json!(true), true),
     ] {
         body["thinking"] = thinking.clone();
-        assert_eq!(
-            RouteFacts::from_request(&body, None).thinking,
-            on,
-            "{thinking}"
-        );
+        assert_eq!(facts(&body, None).thinking, on, "{thinking}");
     }
 }
 
@@ -162,7 +175,7 @@ fn facts_images_anywhere_and_in_the_last_user_message() {
         {"role": "assistant", "content": [{"type": "text", "text": "A cat."}]},
         {"role": "user", "content": "thanks"}
     ]);
-    let f = RouteFacts::from_request(&body, None);
+    let f = facts(&body, None);
     assert!(f.has_images);
     assert!(!f.last_user_has_image);
     assert_eq!(f.message_count, 3);
@@ -173,12 +186,12 @@ fn facts_images_anywhere_and_in_the_last_user_message() {
         {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"file_path": "/shot.png"}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [img.clone()]}]}
     ]);
-    let f = RouteFacts::from_request(&body, None);
+    let f = facts(&body, None);
     assert!(f.has_images && f.last_user_has_image);
 
     // An image in a trailing assistant message is not a user image.
     body["messages"] = json!([{"role": "assistant", "content": [img]}]);
-    let f = RouteFacts::from_request(&body, None);
+    let f = facts(&body, None);
     assert!(f.has_images && !f.last_user_has_image);
 }
 
@@ -189,7 +202,7 @@ fn facts_web_search_tool() {
         .as_array_mut()
         .unwrap()
         .push(json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 8}));
-    let f = RouteFacts::from_request(&body, None);
+    let f = facts(&body, None);
     assert!(f.has_web_search);
     assert_eq!(f.tool_names.last().unwrap(), "web_search");
 }
@@ -202,38 +215,33 @@ fn facts_subagent_tag_in_any_system_block() {
         "type": "text",
         "text": "<CCR-SUBAGENT-MODEL>openrouter,anthropic/claude-sonnet-4</CCR-SUBAGENT-MODEL>\nYou are a code reviewer."
     }));
-    let f = RouteFacts::from_request(&body, None);
+    let f = facts(&body, None);
     assert_eq!(
         f.subagent_model.as_deref(),
         Some("openrouter,anthropic/claude-sonnet-4")
     );
 
-    assert!(strip_subagent_tag(&mut body));
+    assert!(strip(&mut body));
     assert_eq!(body["system"][2]["text"], "\nYou are a code reviewer.");
-    assert_eq!(RouteFacts::from_request(&body, None).subagent_model, None);
-    assert!(!strip_subagent_tag(&mut body));
+    assert_eq!(facts(&body, None).subagent_model, None);
+    assert!(!strip(&mut body));
 
     // As system[1], CCR's position.
     body["system"][1]["text"] = json!(
         "  <CCR-SUBAGENT-MODEL> ollama,qwen2.5-coder:latest </CCR-SUBAGENT-MODEL>Agent prompt"
     );
-    let f = RouteFacts::from_request(&body, None);
+    let f = facts(&body, None);
     assert_eq!(
         f.subagent_model.as_deref(),
         Some("ollama,qwen2.5-coder:latest")
     );
-    assert!(strip_subagent_tag(&mut body));
+    assert!(strip(&mut body));
     assert_eq!(body["system"][1]["text"], "  Agent prompt");
 
     // System as a plain string.
     let mut body = json!({"system": "<CCR-SUBAGENT-MODEL>a,b</CCR-SUBAGENT-MODEL>rest"});
-    assert_eq!(
-        RouteFacts::from_request(&body, None)
-            .subagent_model
-            .as_deref(),
-        Some("a,b")
-    );
-    assert!(strip_subagent_tag(&mut body));
+    assert_eq!(facts(&body, None).subagent_model.as_deref(), Some("a,b"));
+    assert!(strip(&mut body));
     assert_eq!(body["system"], "rest");
 
     // The tag must start the block and be closed.
@@ -242,12 +250,8 @@ fn facts_subagent_tag_in_any_system_block() {
         "<CCR-SUBAGENT-MODEL>a,b",
     ] {
         let mut body = json!({"system": [{"type": "text", "text": text}]});
-        assert_eq!(
-            RouteFacts::from_request(&body, None).subagent_model,
-            None,
-            "{text}"
-        );
-        assert!(!strip_subagent_tag(&mut body));
+        assert_eq!(facts(&body, None).subagent_model, None, "{text}");
+        assert!(!strip(&mut body));
     }
 }
 
@@ -261,10 +265,10 @@ fn facts_never_panic_on_odd_bodies() {
         json!({"messages": [null, {"content": [null, {"type": "tool_result", "content": "s"}]}], "tools": [null, {"type": 1}]}),
         json!({"system": [null, {"type": "text"}, {"type": "text", "text": 1}], "metadata": {"user_id": 5}}),
     ] {
-        let f = RouteFacts::from_request(&body, None);
+        let f = facts(&body, None);
         let _ = builtin_route(&f, 0, None, &cfg());
         let mut b = body.clone();
-        strip_subagent_tag(&mut b);
+        strip(&mut b);
     }
 }
 
@@ -586,7 +590,7 @@ fn session_usage_feeds_long_context() {
     let c = cfg();
     let usage = SessionUsage::default();
     let body = claude_code_body("claude-sonnet-4-5");
-    let f = RouteFacts::from_request(&body, None);
+    let f = facts(&body, None);
     let prev = f.session_id.as_deref().and_then(|s| usage.get(s));
     assert_eq!(
         builtin_route(&f, 30_000, prev, &c).unwrap().kind,

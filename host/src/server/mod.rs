@@ -78,7 +78,7 @@ async fn count_tokens(
     body: Body,
 ) -> Result<Response, ProxyError> {
     let raw = request::read_body(body).await?;
-    let req = request::parse(raw, RequestKind::CountTokens)?;
+    let req = request::parse(&raw, RequestKind::CountTokens)?;
     let input_tokens = state.tokens.count_request(&req.json);
     Ok(Json(json!({ "input_tokens": input_tokens })).into_response())
 }
