@@ -84,6 +84,9 @@ async fn count_tokens(
 }
 
 async fn root() -> Json<Value> {
+    // A client is here (Claude Code probes `/` first): get the tokenizer ready for its first
+    // message without holding it while the proxy sits idle.
+    crate::tokens::load_in_background();
     Json(json!({ "message": "LLMs API", "version": env!("CARGO_PKG_VERSION") }))
 }
 
@@ -197,7 +200,6 @@ pub async fn serve(
     }
 
     let state = Arc::new(AppState::new(live, opts.config.clone(), registry.clone()));
-    crate::tokens::warm_up();
 
     let _plugin_watcher =
         crate::plugins::reload::watch(registry.clone()).context("watching the plugin folder")?;
