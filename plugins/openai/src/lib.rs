@@ -22,6 +22,7 @@ pub mod errors;
 pub mod request;
 pub mod response;
 pub mod stream;
+mod text;
 mod util;
 
 use ccr_plugin_sdk::{

@@ -1,9 +1,10 @@
 //! Anthropic Messages request → OpenAI chat-completions request.
 //!
-//! The request is deserialized into borrowed structs (strings borrow from the input where the
-//! JSON has no escapes; tool schemas and tool inputs stay [`RawValue`]s and are copied
-//! verbatim) and the output is serialized straight from borrowed structs, so no
-//! `serde_json::Value` tree of the (often 100+ KB) request is ever built.
+//! The request is deserialized into borrowed structs (short strings borrow from the input where
+//! the JSON has no escapes; tool schemas and tool inputs stay [`RawValue`]s and text that is only
+//! copied stays escaped, see the `text` module) and the output is serialized straight from
+//! borrowed structs, so no `serde_json::Value` tree of the (often 100+ KB) request is ever built
+//! and most of its text is never decoded nor re-escaped.
 //!
 //! Only fields with an OpenAI meaning are read; everything else (`cache_control`,
 //! `context_management`, `metadata`, `output_config.format`, `service_tier`, `container`,
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::errors::Error;
+use crate::text::{self, in_mode, join, prefixed, retry_decoded, Mode, Text};
 use crate::util::Str;
 
 /// Provider options (`target.options`), all optional.
@@ -119,9 +121,10 @@ struct Message<'a> {
     content: Content<'a>,
 }
 
-/// `content`: a string or an array of blocks.
+/// `content`: a string or an array of blocks. Strings are rare here (Claude Code sends blocks),
+/// so they are decoded: capturing the value raw first would read every block array twice.
 enum Content<'a> {
-    Text(Str<'a>),
+    Text(Text<'a>),
     Blocks(Vec<Block<'a>>),
 }
 
@@ -134,13 +137,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
                 f.write_str("a string or an array of content blocks")
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Content::Text(Str(Cow::Borrowed(v))))
+                Ok(Content::Text(Text::plain(v)))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Content::Text(Str(Cow::Owned(v.to_owned()))))
+                Ok(Content::Text(Text::plain(v.to_owned())))
             }
             fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Content::Text(Str(Cow::Owned(v))))
+                Ok(Content::Text(Text::plain(v)))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut blocks = Vec::with_capacity(seq.size_hint().unwrap_or(4));
@@ -149,6 +152,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
                 }
                 Ok(Content::Blocks(blocks))
             }
+        }
+        // Only a document's nested content gets here in a second-level parse.
+        if text::mode() == Mode::Nested {
+            return Err(retry_decoded());
         }
         d.deserialize_any(V)
     }
@@ -160,11 +167,12 @@ struct Block<'a> {
     #[serde(rename = "type", borrow)]
     kind: Str<'a>,
     #[serde(borrow, default)]
-    text: Option<Str<'a>>,
+    text: Option<Text<'a>>,
     #[serde(borrow, default)]
-    thinking: Option<Str<'a>>,
+    thinking: Option<Text<'a>>,
+    /// Boxed: only images and documents have one, and a smaller block is cheaper to move.
     #[serde(borrow, default)]
-    source: Option<BlockSource<'a>>,
+    source: Option<Box<BlockSource<'a>>>,
     #[serde(borrow, default)]
     id: Option<Str<'a>>,
     #[serde(borrow, default)]
@@ -184,7 +192,7 @@ struct Block<'a> {
 /// A block's `content`: a string or blocks (`tool_result`, `search_result`), or an object
 /// (server-tool results), which this translation never reads.
 enum BlockContent<'a> {
-    Text(Str<'a>),
+    Text(Text<'a>),
     Blocks(Vec<Block<'a>>),
     Other,
 }
@@ -198,13 +206,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for BlockContent<'a> {
                 f.write_str("a string or an array of content blocks")
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(BlockContent::Text(Str(Cow::Borrowed(v))))
+                Ok(BlockContent::Text(Text::plain(v)))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(BlockContent::Text(Str(Cow::Owned(v.to_owned()))))
+                Ok(BlockContent::Text(Text::plain(v.to_owned())))
             }
             fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(BlockContent::Text(Str(Cow::Owned(v))))
+                Ok(BlockContent::Text(Text::plain(v)))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut blocks = Vec::with_capacity(seq.size_hint().unwrap_or(2));
@@ -218,7 +226,23 @@ impl<'de: 'a, 'a> Deserialize<'de> for BlockContent<'a> {
                 Ok(BlockContent::Other)
             }
         }
-        d.deserialize_any(V)
+        match text::mode() {
+            Mode::Decoded => d.deserialize_any(V),
+            Mode::Nested => Err(retry_decoded()),
+            // Tool results are mostly one long string: keep it escaped. That needs the value
+            // captured raw, so an array of blocks is then parsed from the capture.
+            Mode::Raw => {
+                let raw = <&RawValue>::deserialize(d)?;
+                match raw.get().as_bytes().first() {
+                    Some(b'"') => Text::from_raw(raw).map(BlockContent::Text),
+                    Some(b'[') => in_mode(Mode::Nested, || serde_json::from_str(raw.get()))
+                        .map(BlockContent::Blocks)
+                        .map_err(|_| retry_decoded()),
+                    Some(b'{') => Ok(BlockContent::Other),
+                    _ => Err(retry_decoded()),
+                }
+            }
+        }
     }
 }
 
@@ -270,7 +294,7 @@ struct Tool<'a> {
     #[serde(borrow, default)]
     name: Option<Str<'a>>,
     #[serde(borrow, default)]
-    description: Option<Str<'a>>,
+    description: Option<Text<'a>>,
     #[serde(borrow, default)]
     input_schema: Option<&'a RawValue>,
 }
@@ -299,9 +323,15 @@ struct OutputConfig<'a> {
     effort: Option<Str<'a>>,
 }
 
+/// Parses the request with text kept escaped; on failure, again with text decoded (see
+/// [`text::parse`]), so errors are exactly those of plain string fields.
+fn parse(body: &[u8]) -> Result<Request<'_>, Error> {
+    text::parse(body, || parse_decoded(body))
+}
+
 /// Parses the request; on failure re-parses with path tracking so the message names the
 /// offending field (the fast path pays nothing for it).
-fn parse(body: &[u8]) -> Result<Request<'_>, Error> {
+fn parse_decoded(body: &[u8]) -> Result<Request<'_>, Error> {
     match serde_json::from_slice::<Request>(body) {
         Ok(r) => Ok(r),
         Err(first) => {
@@ -365,7 +395,7 @@ struct OaMessage<'b> {
     role: &'static str,
     content: OaContent<'b>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_content: Option<Cow<'b, str>>,
+    reasoning_content: Option<Text<'b>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tool_calls: Vec<OaToolCall<'b>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -388,14 +418,14 @@ impl<'b> OaMessage<'b> {
 #[serde(untagged)]
 enum OaContent<'b> {
     Null(()),
-    Text(Cow<'b, str>),
+    Text(Text<'b>),
     Parts(Vec<OaPart<'b>>),
 }
 
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum OaPart<'b> {
-    Text { text: Cow<'b, str> },
+    Text { text: Text<'b> },
     ImageUrl { image_url: ImageUrl<'b> },
     File { file: OaFile<'b> },
 }
@@ -454,7 +484,7 @@ struct OaTool<'b> {
 struct OaFunction<'b> {
     name: &'b str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<&'b str>,
+    description: Option<Text<'b>>,
     parameters: &'b RawValue,
 }
 
@@ -493,7 +523,7 @@ fn build<'b>(req: &'b Request<'b>, model: &'b str, opts: &Options) -> Result<OaR
     let mut messages = Vec::with_capacity(req.messages.len() + 1);
 
     if let Some(system) = &req.system {
-        if let Some(text) = system_text(system, "system")? {
+        if let Some(text) = system_text(system, Path::Field("system"))? {
             messages.push(OaMessage::new("system", OaContent::Text(text)));
         }
     }
@@ -504,7 +534,7 @@ fn build<'b>(req: &'b Request<'b>, model: &'b str, opts: &Options) -> Result<OaR
             "user" => user_message(&msg.content, i, &mut messages)?,
             "assistant" => messages.push(assistant_message(&msg.content, i, send_reasoning)?),
             "system" => {
-                if let Some(text) = system_text(&msg.content, &format!("messages[{i}].content"))? {
+                if let Some(text) = system_text(&msg.content, Path::Content(i))? {
                     messages.push(OaMessage::new("system", OaContent::Text(text)));
                 }
             }
@@ -551,42 +581,58 @@ fn build<'b>(req: &'b Request<'b>, model: &'b str, opts: &Options) -> Result<OaR
     })
 }
 
+/// Where a block sits in the request, for error messages: spelled out only when one is
+/// raised (most requests raise none, and a `format!` per block is measurable).
+#[derive(Clone, Copy)]
+enum Path<'p> {
+    /// A top-level field.
+    Field(&'static str),
+    /// `messages[i].content`.
+    Content(usize),
+    /// `parent[i]`.
+    Index(&'p Path<'p>, usize),
+    /// `parent.field`.
+    Child(&'p Path<'p>, &'static str),
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Field(name) => f.write_str(name),
+            Path::Content(i) => write!(f, "messages[{i}].content"),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+            Path::Child(parent, field) => write!(f, "{parent}.{field}"),
+        }
+    }
+}
+
 /// The text of a system prompt (top-level `system` or a `role:"system"` message): a string
 /// as-is, or the text blocks joined, without the attribution block. `None` when empty.
-fn system_text<'b>(content: &'b Content<'b>, path: &str) -> Result<Option<Cow<'b, str>>, Error> {
+fn system_text<'b>(content: &'b Content<'b>, path: Path<'_>) -> Result<Option<Text<'b>>, Error> {
     match content {
         Content::Text(s) if s.is_empty() => Ok(None),
-        Content::Text(s) => Ok(Some(Cow::Borrowed(s.as_str()))),
+        Content::Text(s) => Ok(Some(s.borrowed())),
         Content::Blocks(blocks) => {
             let mut texts = Vec::with_capacity(blocks.len());
             for (j, b) in blocks.iter().enumerate() {
                 if b.kind.as_str() != "text" {
                     continue;
                 }
-                let text = required_text(b, &format!("{path}[{j}]"))?;
-                if text.trim_start().starts_with(ATTRIBUTION_PREFIX) || text.is_empty() {
+                let text = required_text(b, Path::Index(&path, j))?;
+                if text.is_empty() || text.trimmed_starts_with(ATTRIBUTION_PREFIX) {
                     continue;
                 }
-                texts.push(text);
+                texts.push(text.borrowed());
             }
-            Ok(join(&texts, SYSTEM_JOIN))
+            Ok(join(texts, SYSTEM_JOIN))
         }
     }
 }
 
-fn required_text<'b>(b: &'b Block<'b>, path: &str) -> Result<&'b str, Error> {
+fn required_text<'b>(b: &'b Block<'b>, path: Path<'_>) -> Result<&'b Text<'b>, Error> {
     b.text
-        .as_deref()
+        .as_ref()
         .ok_or_else(|| Error::InvalidRequest(format!("`{path}.text`: missing field `text`")))
-}
-
-/// Joins borrowed texts, borrowing when there is only one.
-fn join<'b>(texts: &[&'b str], sep: &str) -> Option<Cow<'b, str>> {
-    match texts {
-        [] => None,
-        [one] => Some(Cow::Borrowed(one)),
-        many => Some(Cow::Owned(many.join(sep))),
-    }
 }
 
 /// A user turn: one `tool` message per `tool_result` (in order, first), then one `user` message
@@ -599,21 +645,22 @@ fn user_message<'b>(
 ) -> Result<(), Error> {
     let blocks = match content {
         Content::Text(s) => {
-            out.push(OaMessage::new("user", OaContent::Text(Cow::Borrowed(s))));
+            out.push(OaMessage::new("user", OaContent::Text(s.borrowed())));
             return Ok(());
         }
         Content::Blocks(blocks) => blocks,
     };
     let mut parts: Vec<OaPart<'b>> = Vec::new();
+    let at = Path::Content(i);
     for (j, b) in blocks.iter().enumerate() {
-        let path = format!("messages[{i}].content[{j}]");
+        let path = Path::Index(&at, j);
         match b.kind.as_str() {
             "text" => parts.push(OaPart::Text {
-                text: Cow::Borrowed(required_text(b, &path)?),
+                text: required_text(b, path)?.borrowed(),
             }),
-            "image" => parts.push(image_part(b, &path)?),
-            "document" => document_parts(b, &path, &mut parts)?,
-            "tool_result" => out.push(tool_result(b, &path, &mut parts)?),
+            "image" => parts.push(image_part(b, path)?),
+            "document" => document_parts(b, path, &mut parts)?,
+            "tool_result" => out.push(tool_result(b, path, &mut parts)?),
             // thinking, server-tool echoes, search results, tool references...: nothing an
             // OpenAI-compatible model can take in a user turn.
             _ => {}
@@ -633,8 +680,8 @@ fn user_message<'b>(
     Ok(())
 }
 
-fn source<'b>(b: &'b Block<'b>, path: &str) -> Result<&'b Source<'b>, Error> {
-    match &b.source {
+fn source<'b>(b: &'b Block<'b>, path: Path<'_>) -> Result<&'b Source<'b>, Error> {
+    match b.source.as_deref() {
         Some(BlockSource::Source(src)) => Ok(src),
         Some(BlockSource::Other) => Err(Error::InvalidRequest(format!(
             "`{path}.source`: expected a source object"
@@ -646,13 +693,13 @@ fn source<'b>(b: &'b Block<'b>, path: &str) -> Result<&'b Source<'b>, Error> {
 }
 
 /// A required source field.
-fn source_field<'b>(v: &'b Option<Str<'b>>, path: &str, field: &str) -> Result<&'b str, Error> {
+fn source_field<'b>(v: &'b Option<Str<'b>>, path: Path<'_>, field: &str) -> Result<&'b str, Error> {
     v.as_deref().ok_or_else(|| {
         Error::InvalidRequest(format!("`{path}.source.{field}`: missing field `{field}`"))
     })
 }
 
-fn image_part<'b>(b: &'b Block<'b>, path: &str) -> Result<OaPart<'b>, Error> {
+fn image_part<'b>(b: &'b Block<'b>, path: Path<'_>) -> Result<OaPart<'b>, Error> {
     let src = source(b, path)?;
     let url = match src.kind.as_deref().unwrap_or_default() {
         "base64" => DataUrl::Base64 {
@@ -676,7 +723,7 @@ fn image_part<'b>(b: &'b Block<'b>, path: &str) -> Result<OaPart<'b>, Error> {
 /// URL documents become text parts (OpenAI has no URL file input).
 fn document_parts<'b>(
     b: &'b Block<'b>,
-    path: &str,
+    path: Path<'_>,
     parts: &mut Vec<OaPart<'b>>,
 ) -> Result<(), Error> {
     let src = source(b, path)?;
@@ -700,23 +747,22 @@ fn document_parts<'b>(
         "text" => {
             let data = source_field(&src.data, path, "data")?;
             let text = match title {
-                Some(t) => Cow::Owned(format!("{t}\n\n{data}")),
-                None => Cow::Borrowed(data),
+                Some(t) => Text::plain(format!("{t}\n\n{data}")),
+                None => Text::plain(data),
             };
             parts.push(OaPart::Text { text });
         }
         "content" => match &src.content {
-            Some(Content::Text(s)) => parts.push(OaPart::Text {
-                text: Cow::Borrowed(s.as_str()),
-            }),
+            Some(Content::Text(s)) => parts.push(OaPart::Text { text: s.borrowed() }),
             Some(Content::Blocks(blocks)) => {
+                let at = Path::Child(&path, "source.content");
                 for (k, blk) in blocks.iter().enumerate() {
-                    let p = format!("{path}.source.content[{k}]");
+                    let p = Path::Index(&at, k);
                     match blk.kind.as_str() {
                         "text" => parts.push(OaPart::Text {
-                            text: Cow::Borrowed(required_text(blk, &p)?),
+                            text: required_text(blk, p)?.borrowed(),
                         }),
-                        "image" => parts.push(image_part(blk, &p)?),
+                        "image" => parts.push(image_part(blk, p)?),
                         _ => {}
                     }
                 }
@@ -726,7 +772,7 @@ fn document_parts<'b>(
         "url" => {
             let url = source_field(&src.url, path, "url")?;
             parts.push(OaPart::Text {
-                text: Cow::Owned(format!("[document: {url}]")),
+                text: Text::plain(format!("[document: {url}]")),
             });
         }
         other => {
@@ -745,25 +791,26 @@ fn document_parts<'b>(
 /// tell a failure from output (OpenAI tool messages have no error flag).
 fn tool_result<'b>(
     b: &'b Block<'b>,
-    path: &str,
+    path: Path<'_>,
     parts: &mut Vec<OaPart<'b>>,
 ) -> Result<OaMessage<'b>, Error> {
     let id = b.tool_use_id.as_deref().ok_or_else(|| {
         Error::InvalidRequest(format!("`{path}.tool_use_id`: missing field `tool_use_id`"))
     })?;
-    let mut texts: Vec<Cow<'b, str>> = Vec::new();
+    let mut texts: Vec<Text<'b>> = Vec::new();
     let mut media: Vec<OaPart<'b>> = Vec::new();
     match &b.content {
-        Some(BlockContent::Text(s)) => texts.push(Cow::Borrowed(s.as_str())),
+        Some(BlockContent::Text(s)) => texts.push(s.borrowed()),
         Some(BlockContent::Blocks(blocks)) => {
+            let at = Path::Child(&path, "content");
             for (k, blk) in blocks.iter().enumerate() {
-                let p = format!("{path}.content[{k}]");
+                let p = Path::Index(&at, k);
                 match blk.kind.as_str() {
-                    "text" => texts.push(Cow::Borrowed(required_text(blk, &p)?)),
-                    "image" => media.push(image_part(blk, &p)?),
+                    "text" => texts.push(required_text(blk, p)?.borrowed()),
+                    "image" => media.push(image_part(blk, p)?),
                     "document" => {
                         let mut doc = Vec::new();
-                        document_parts(blk, &p, &mut doc)?;
+                        document_parts(blk, p, &mut doc)?;
                         for part in doc {
                             match part {
                                 OaPart::Text { text } => texts.push(text),
@@ -783,25 +830,21 @@ fn tool_result<'b>(
         }
         None => {}
     }
-    let mut text = match texts.len() {
-        0 => Cow::Borrowed(""),
-        1 => texts.pop().unwrap_or_default(),
-        _ => Cow::Owned(texts.join(TOOL_RESULT_JOIN)),
-    };
+    let mut text = join(texts, TOOL_RESULT_JOIN).unwrap_or(Text::plain(""));
     if !media.is_empty() {
         parts.push(OaPart::Text {
-            text: Cow::Owned(format!("[attachments from the result of tool call {id}]")),
+            text: Text::plain(format!("[attachments from the result of tool call {id}]")),
         });
         parts.append(&mut media);
         if text.is_empty() {
-            text = Cow::Borrowed("[the result's attachments follow in the next user message]");
+            text = Text::plain("[the result's attachments follow in the next user message]");
         }
     }
     if b.is_error == Some(true) {
         text = if text.is_empty() {
-            Cow::Borrowed("Error")
+            Text::plain("Error")
         } else {
-            Cow::Owned(format!("Error: {text}"))
+            prefixed("Error: ", text)
         };
     }
     let mut msg = OaMessage::new("tool", OaContent::Text(text));
@@ -818,29 +861,25 @@ fn assistant_message<'b>(
     send_reasoning: bool,
 ) -> Result<OaMessage<'b>, Error> {
     let blocks = match content {
-        Content::Text(s) => {
-            return Ok(OaMessage::new(
-                "assistant",
-                OaContent::Text(Cow::Borrowed(s.as_str())),
-            ))
-        }
+        Content::Text(s) => return Ok(OaMessage::new("assistant", OaContent::Text(s.borrowed()))),
         Content::Blocks(blocks) => blocks,
     };
     let mut texts = Vec::new();
     let mut thinking = Vec::new();
     let mut tool_calls = Vec::new();
+    let at = Path::Content(i);
     for (j, b) in blocks.iter().enumerate() {
-        let path = format!("messages[{i}].content[{j}]");
+        let path = Path::Index(&at, j);
         match b.kind.as_str() {
             "text" => {
-                let t = required_text(b, &path)?;
+                let t = required_text(b, path)?;
                 if !t.is_empty() {
-                    texts.push(t);
+                    texts.push(t.borrowed());
                 }
             }
             "thinking" => {
-                if let Some(t) = b.thinking.as_deref().filter(|t| !t.is_empty()) {
-                    thinking.push(t);
+                if let Some(t) = b.thinking.as_ref().filter(|t| !t.is_empty()) {
+                    thinking.push(t.borrowed());
                 }
             }
             "tool_use" => {
@@ -861,15 +900,15 @@ fn assistant_message<'b>(
             _ => {}
         }
     }
-    let content = match join(&texts, ASSISTANT_JOIN) {
+    let content = match join(texts, ASSISTANT_JOIN) {
         Some(t) => OaContent::Text(t),
-        None if tool_calls.is_empty() => OaContent::Text(Cow::Borrowed("")),
+        None if tool_calls.is_empty() => OaContent::Text(Text::plain("")),
         None => OaContent::Null(()),
     };
     let mut msg = OaMessage::new("assistant", content);
     msg.tool_calls = tool_calls;
     if send_reasoning {
-        msg.reasoning_content = join(&thinking, ASSISTANT_JOIN);
+        msg.reasoning_content = join(thinking, ASSISTANT_JOIN);
     }
     Ok(msg)
 }
@@ -889,7 +928,7 @@ fn tools<'b>(tools: &'b [Tool<'b>]) -> Result<Vec<OaTool<'b>>, Error> {
             kind: "function",
             function: OaFunction {
                 name: t.name.as_deref().ok_or_else(|| missing("name"))?,
-                description: t.description.as_deref(),
+                description: t.description.as_ref().map(Text::borrowed),
                 parameters: t.input_schema.ok_or_else(|| missing("input_schema"))?,
             },
         });

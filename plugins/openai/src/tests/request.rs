@@ -605,3 +605,106 @@ fn unread_block_fields_of_other_shapes_are_tolerated() {
     );
     assert!(msg.contains("`messages[0].content[0].content`"), "{msg}");
 }
+
+#[test]
+fn escaped_text_is_copied_verbatim() {
+    // Block text, thinking, system text, tool descriptions and tool results keep the input's
+    // escapes byte for byte (no decoding, no re-escaping); joins are made on escaped forms.
+    let body = r#"{"system":[{"type":"text","text":"\nx-anthropic-billing-header: cch=1;"},{"type":"text","text":"S\u00e9\n"},{"type":"text","text":"\"two\""}],
+        "tools":[{"name":"t","description":"d\/\n","input_schema":{}}],
+        "messages":[{"role":"user","content":[{"type":"text","text":"a\u0041\t"},
+            {"type":"tool_result","tool_use_id":"x","content":"r\u00e9\n"},
+            {"type":"tool_result","tool_use_id":"y","is_error":true,"content":[{"type":"text","text":"l1\\"},{"type":"text","text":"l2"}]}]},
+        {"role":"assistant","content":[{"type":"thinking","thinking":"th\ud83d\ude00"},{"type":"text","text":"ok\r"}]}]}"#;
+    let out = translate_request(body.as_bytes(), "m", &Options::default()).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    for escaped in [
+        r#""content":"S\u00e9\n\n\n\"two\"""#,
+        r#""description":"d\/\n""#,
+        r#""content":"r\u00e9\n""#,
+        r#""content":"Error: l1\\\nl2""#,
+        r#""content":"a\u0041\t""#,
+        r#""content":"ok\r""#,
+        r#""reasoning_content":"th\ud83d\ude00""#,
+    ] {
+        assert!(text.contains(escaped), "{escaped} in {text}");
+    }
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["messages"][0]["content"], json!("Sé\n\n\n\"two\""));
+    assert_eq!(v["messages"][2]["content"], json!("Error: l1\\\nl2"));
+    assert_eq!(v["messages"][3]["content"], json!("aA\t"));
+    assert_eq!(v["messages"][4]["reasoning_content"], json!("th😀"));
+}
+
+#[test]
+fn string_errors_are_those_of_decoded_strings() {
+    // Text kept escaped is checked as serde_json checks a decoded string, with the same
+    // messages and positions.
+    let cases = [
+        (
+            r#"{"messages":[{"role":"user","content":[{"type":"text","text":"a\ud800b"}]}]}"#,
+            "request body is not valid JSON: unexpected end of hex escape at line 1 column 70",
+        ),
+        (
+            r#"{"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"x","content":"a\udc00"}]}]}"#,
+            "request body is not valid JSON: lone leading surrogate in hex escape at line 1 column 97",
+        ),
+        (
+            r#"{"messages":[{"role":"user","content":[{"type":"text","text":-1.5e3}]}]}"#,
+            "`messages[0].content[0].text`: invalid type: floating point `-1500.0`, expected a \
+             string at line 1 column 67",
+        ),
+        (
+            r#"{"messages":[{"role":"user","content":[{"type":"text","text":{"a":1}  }  ]}]}"#,
+            "`messages[0].content[0].text`: invalid type: map, expected a string at line 1 column 61",
+        ),
+        (
+            r#"{"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"x","content":[{"type":"text","text":7}]}]}]}"#,
+            "`messages[0].content[0].content[0].text`: invalid type: integer `7`, expected a \
+             string at line 1 column 113",
+        ),
+        (
+            r#"{"system":[{"type":"text","text":5}],"messages":[]}"#,
+            "`system[0].text`: invalid type: integer `5`, expected a string at line 1 column 34",
+        ),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(translate_err(body), expected, "{body}");
+    }
+    let mut body = br#"{"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"x","content":"a"#.to_vec();
+    body.extend_from_slice(b"\xc3b\"}]}]}");
+    match translate_request(&body, "m", &Options::default()) {
+        Err(Error::InvalidRequest(m)) => assert_eq!(
+            m,
+            "request body is not valid JSON: invalid unicode code point at line 1 column 92"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn nested_tool_result_content_falls_back_and_keeps_the_depth_limit() {
+    // A document with nested content inside a tool result is read on the decoding path.
+    let out = translate(&json!({"messages": [{"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "t", "content": [
+            {"type": "document", "source": {"type": "content", "content": [{"type": "text", "text": "inner\n"}]}},
+            {"type": "text", "text": "outer"}
+        ]}
+    ]}]}));
+    assert_eq!(
+        out["messages"],
+        json!([{"role": "tool", "tool_call_id": "t", "content": "inner\n\nouter"}])
+    );
+    // Nesting deeper than serde_json allows fails as it did in one parse (no stack overflow).
+    let depth = 100;
+    let mut body = String::from(r#"{"messages":[{"role":"user","content":"#);
+    for _ in 0..depth {
+        body.push_str(r#"[{"type":"tool_result","tool_use_id":"t","content":"#);
+    }
+    body.push_str(r#""x""#);
+    for _ in 0..depth {
+        body.push_str("}]");
+    }
+    body.push_str("}]}");
+    assert!(translate_err(&body).contains("recursion limit exceeded"));
+}
