@@ -689,6 +689,23 @@ async fn routing_picks_the_configured_model_per_scenario() {
         "provider names ignore case"
     );
 
+    // subagent: a <CCR-SUBAGENT-MODEL> tag at the start of a system text block picks the
+    // model, and the tag itself never reaches the upstream (the host re-encodes the body).
+    let mut body = request("claude-sonnet-4-5", false);
+    body["system"] = json!([
+        {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}},
+        {"type": "text", "text": "<CCR-SUBAGENT-MODEL>mock,route-websearch</CCR-SUBAGENT-MODEL>You are a \"sub-agent\".\nBe brief."}
+    ]);
+    assert_eq!(routed(&proxy, &mock, &body).await, "route-websearch");
+    let upstream = mock.last_request().expect("an upstream call").body;
+    let sent = serde_json::to_string(&upstream["messages"]).unwrap();
+    assert!(!sent.contains("CCR-SUBAGENT-MODEL"), "{sent}");
+    assert!(
+        sent.contains(r#"You are a \"sub-agent\".\nBe brief."#),
+        "{sent}"
+    );
+    assert!(sent.contains("You are Claude Code."), "{sent}");
+
     // An unknown provider: an Anthropic-shaped 404 not_found_error (host/src/server/error.rs
     // maps RouteError::UnknownProvider so) naming it and the known ones; no upstream call.
     let calls = mock.request_count();
