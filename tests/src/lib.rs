@@ -10,6 +10,7 @@
 //! - [`fixtures`]: realistic Claude Code-shaped `/v1/messages` requests and headers of a chosen
 //!   size, plus a ready-made `ccr` config pointing at a mock.
 //! - [`sse`]: a small SSE parser for assertions on streamed responses.
+//! - [`registry`]: whether an npm/pip install failed only because the registry is offline.
 //!
 //! Everything here is synchronous to start and owns its own threads or processes, so it works
 //! from plain `#[test]` functions as well as from any tokio runtime flavour, and everything it
@@ -34,6 +35,7 @@
 pub mod fixtures;
 pub mod mock;
 pub mod proxy;
+pub mod registry;
 pub mod sse;
 pub mod wasm;
 

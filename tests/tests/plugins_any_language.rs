@@ -35,31 +35,6 @@ const EXAMPLES: [&str; 4] = [
     "python-router",
 ];
 
-/// Output of a failed install that means the package registry could not be reached (npm
-/// and pip's wording), as opposed to a broken script or toolchain.
-const NETWORK_MARKERS: &[&str] = &[
-    "ENOTFOUND",
-    "EAI_AGAIN",
-    "ECONNREFUSED",
-    "ECONNRESET",
-    "ETIMEDOUT",
-    "ENETUNREACH",
-    "EHOSTUNREACH",
-    "network request",
-    "request to https://registry.npmjs.org",
-    "Temporary failure in name resolution",
-    "Name or service not known",
-    "Failed to establish a new connection",
-    "NewConnectionError",
-    "ConnectTimeoutError",
-    "Max retries exceeded",
-    "No matching distribution found",
-    "Could not find a version that satisfies",
-    "Network is unreachable",
-    "Connection refused",
-    "timed out",
-];
-
 fn run_script(script: &str, args: &[&str]) -> (bool, String, String) {
     let path = workspace_root().join(script);
     let out = Command::new("bash")
@@ -91,7 +66,7 @@ fn build_examples() -> Option<HashMap<String, PathBuf>> {
 fn build_examples_now() -> Option<HashMap<String, PathBuf>> {
     let (ok, _, stderr) = run_script("tests/setup/install-plugin-tools.sh", &[]);
     if !ok {
-        let offline = NETWORK_MARKERS.iter().any(|m| stderr.contains(m));
+        let offline = ccr_tests::registry::unreachable(&stderr);
         let required = std::env::var("CCR_REQUIRE_PLUGIN_TOOLS").is_ok_and(|v| v == "1");
         if offline && !required {
             eprintln!(

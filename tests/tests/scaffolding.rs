@@ -77,27 +77,6 @@ fn ccr(home: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// Output of a failed install that means npm or PyPI could not be reached.
-const NETWORK_MARKERS: &[&str] = &[
-    "ENOTFOUND",
-    "EAI_AGAIN",
-    "ECONNREFUSED",
-    "ECONNRESET",
-    "ETIMEDOUT",
-    "ENETUNREACH",
-    "EHOSTUNREACH",
-    "Temporary failure in name resolution",
-    "Name or service not known",
-    "Failed to establish a new connection",
-    "NewConnectionError",
-    "Max retries exceeded",
-    "No matching distribution found",
-    "Could not find a version that satisfies",
-    "Network is unreachable",
-    "Connection refused",
-    "timed out",
-];
-
 static TOOLS: Mutex<Option<bool>> = Mutex::new(None);
 
 /// Installs the JS and Python toolchains once per test process. `false` (after printing
@@ -116,7 +95,7 @@ fn plugin_tools_available() -> bool {
     let available = if out.status.success() {
         true
     } else {
-        let offline = NETWORK_MARKERS.iter().any(|m| stderr.contains(m));
+        let offline = ccr_tests::registry::unreachable(&stderr);
         let required = std::env::var("CCR_REQUIRE_PLUGIN_TOOLS").is_ok_and(|v| v == "1");
         if !offline || required {
             panic!("{} failed:\n{stderr}", script.display());
