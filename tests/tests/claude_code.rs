@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use ccr_tests::mock::BASH_TOOL_MARKER;
+use ccr_tests::mock::{message_text, BASH_TOOL_MARKER};
 use ccr_tests::proxy::{ccr_binary, workspace_root};
 use ccr_tests::{fixtures, MockUpstream, Proxy, ProxyOptions, RecordedRequest};
 use serde_json::Value;
@@ -254,19 +254,6 @@ fn tool_names(request: &RecordedRequest) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The text of a message whose `content` is a string or an array of text parts.
-fn content_text(message: &Value) -> String {
-    match &message["content"] {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p["text"].as_str())
-            .collect::<Vec<_>>()
-            .join(""),
-        _ => String::new(),
-    }
-}
-
 /// The main-conversation request: the one that carries the user's prompt and the tools
 /// (Claude Code may also send small side requests, e.g. for a title).
 fn main_request<'a>(requests: &'a [RecordedRequest], prompt: &str) -> Option<&'a RecordedRequest> {
@@ -275,7 +262,7 @@ fn main_request<'a>(requests: &'a [RecordedRequest], prompt: &str) -> Option<&'a
             && r.body["messages"].as_array().is_some_and(|messages| {
                 messages
                     .iter()
-                    .any(|m| m["role"] == "user" && content_text(m).contains(prompt))
+                    .any(|m| m["role"] == "user" && message_text(&m["content"]).contains(prompt))
             })
     })
 }
@@ -332,7 +319,7 @@ fn claude_code_plain_answer() {
         messages[0]["role"], "system",
         "Claude Code's system prompt comes first\n{context}"
     );
-    let system = content_text(&messages[0]);
+    let system = message_text(&messages[0]["content"]);
     assert!(system.contains("Claude"), "system prompt: {system:.300}");
     assert!(
         !system.contains("x-anthropic-billing-header"),
@@ -385,9 +372,9 @@ fn claude_code_bash_tool_round_trip() {
         .iter()
         .find(|r| {
             r.body["messages"].as_array().is_some_and(|messages| {
-                messages
-                    .iter()
-                    .any(|m| m["role"] == "tool" && content_text(m).contains(BASH_TOOL_MARKER))
+                messages.iter().any(|m| {
+                    m["role"] == "tool" && message_text(&m["content"]).contains(BASH_TOOL_MARKER)
+                })
             })
         })
         .unwrap_or_else(|| {

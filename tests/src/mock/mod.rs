@@ -62,6 +62,7 @@ pub use openai::{
     CACHED_TOKENS, COMPLETION_TOKENS, PROMPT_TOKENS, REASONING_SIGNATURE, REASONING_TEXT,
     REASONING_TOKENS, TEXT_ANSWER,
 };
+pub use server::message_text;
 
 /// The arguments (a JSON string) of the `Bash` tool call of the `bash-tool` model.
 pub const BASH_TOOL_ARGUMENTS: &str =

@@ -392,7 +392,7 @@ fn bash_tool_answer(body: &Value) -> Answer {
         .iter()
         .rev()
         .find(|m| m["role"] == "tool")
-        .map(|m| text_of(&m["content"]));
+        .map(|m| message_text(&m["content"]));
     match tool_result {
         Some(output) => {
             let text = format!("The command printed: {}", output.trim());
@@ -412,8 +412,9 @@ fn bash_tool_answer(body: &Value) -> Answer {
     }
 }
 
-/// The text of an OpenAI message `content`: a string or an array of text parts.
-fn text_of(content: &Value) -> String {
+/// The text of an OpenAI message `content`: a string or an array of text parts (what the
+/// mock and the tests read out of recorded upstream requests).
+pub fn message_text(content: &Value) -> String {
     match content {
         Value::String(s) => s.clone(),
         Value::Array(parts) => parts
