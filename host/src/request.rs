@@ -13,10 +13,6 @@ use futures::StreamExt;
 use crate::json::Json;
 use crate::server::error::ProxyError;
 
-/// The JSON type of a configuration value for error messages (same words as
-/// [`Json::type_name`]).
-pub(crate) use crate::json::value_type_name as type_name;
-
 /// Largest request body accepted, as Anthropic's own limit for Messages (32 MB).
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 

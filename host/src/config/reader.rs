@@ -40,7 +40,7 @@ impl<'a> Reader<'a> {
         let last = key.rsplit('.').next().unwrap_or(key);
         let last = last.split('[').next().unwrap_or(last);
         let found = if crate::config::is_secret_key(last) {
-            crate::request::type_name(found).to_owned()
+            crate::json::value_type_name(found).to_owned()
         } else {
             describe(found)
         };
