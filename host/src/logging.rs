@@ -79,6 +79,13 @@ pub fn init(level: &str, log_enabled: bool, log_dir: Option<&Path>) -> anyhow::R
     })
 }
 
+/// Colour codes only for a terminal (not a pipe, a file or systemd's journal), and never
+/// with `NO_COLOR` set (<https://no-color.org>).
+fn stderr_wants_colour() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Installs the global subscriber. Fails if the log folder cannot be created or a
 /// subscriber is already installed.
 pub fn init_with(opts: LogOptions<'_>) -> anyhow::Result<LogGuard> {
@@ -93,6 +100,7 @@ pub fn init_with(opts: LogOptions<'_>) -> anyhow::Result<LogGuard> {
         tracing_subscriber::fmt::layer()
             .compact()
             .with_writer(std::io::stderr)
+            .with_ansi(stderr_wants_colour())
             .with_target(false)
     });
 

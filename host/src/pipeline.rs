@@ -84,7 +84,9 @@ async fn serve(
 ) -> Result<Response, Failure> {
     let live = state.live.load_full();
     let plugins = state.plugins.snapshot();
-    let raw = request::read_body(body).await.map_err(|e| (e, None))?;
+    let raw = request::read_body(body, live.body_read_timeout)
+        .await
+        .map_err(|e| (e, None))?;
     // The parsed tree borrows from `raw`, which lives as long as this call.
     let mut req = request::parse(&raw, RequestKind::Messages).map_err(|e| (e, None))?;
 
@@ -131,11 +133,16 @@ async fn serve(
         match attempt.run(attempt_body).await {
             Ok(response) => return Ok(response),
             Err(err) if err.is_retryable_elsewhere() && i + 1 < candidates.len() => {
+                let next = &candidates[i + 1];
                 tracing::warn!(
                     provider = %candidate.decision.provider,
                     model = %candidate.decision.model,
-                    "upstream failed ({err}); trying fallback {}",
-                    candidates[i + 1].label
+                    "{},{} failed ({err}); trying {},{} ({})",
+                    candidate.decision.provider,
+                    candidate.decision.model,
+                    next.decision.provider,
+                    next.decision.model,
+                    next.label
                 );
                 last_err = Some(err);
             }
@@ -266,23 +273,15 @@ fn resolve_chain(
     let mut transformers = Vec::new();
     for used in provider.chain_for(model) {
         let options = used.options.to_string();
-        match plugins.get_ignore_case(&used.name) {
+        let found = plugins.get_ignore_case(&used.name);
+        match found {
             Some(p) if p.info.kind == PluginKind::Provider => chosen = Some((p.clone(), options)),
             Some(p) if p.info.kind == PluginKind::Transformer => {
                 transformers.push((p.clone(), options))
             }
-            Some(_) => state.warn_once(&format!("chain:{}", used.name), || {
-                format!(
-                    "provider '{}': '{}' is a router plugin and cannot be used in a transformer chain",
-                    provider.name, used.name
-                )
-            }),
-            None => state.warn_once(&format!("chain:{}", used.name), || {
-                format!(
-                    "provider '{}': transformer '{}' is not available (no bundled or folder \
-                     plugin has that name); it is skipped",
-                    provider.name, used.name
-                )
+            _ => state.warn_once(&format!("chain:{}", used.name), || {
+                chain_entry_problem(&provider.name, &used.name, found.map(|p| &**p))
+                    .unwrap_or_default()
             }),
         }
     }
@@ -291,7 +290,7 @@ fn resolve_chain(
         None => match plugins.get(DEFAULT_PROVIDER_PLUGIN) {
             Some(p) => (p.clone(), "{}".to_string()),
             None => {
-                return Err(ProxyError::Internal(format!(
+                return Err(ProxyError::Misconfigured(format!(
                     "no provider plugin for provider '{}' (the default '{DEFAULT_PROVIDER_PLUGIN}' \
                      plugin is not loaded)",
                     provider.name
@@ -304,6 +303,49 @@ fn resolve_chain(
         provider_options,
         transformers,
     })
+}
+
+/// Why chain entry `name` of provider `provider` does nothing, given the plugin of that
+/// name (`None`: there is none); `None` when it is a provider or transformer plugin.
+fn chain_entry_problem(
+    provider: &str,
+    name: &str,
+    plugin: Option<&LoadedPlugin>,
+) -> Option<String> {
+    match plugin {
+        Some(p) if matches!(p.info.kind, PluginKind::Provider | PluginKind::Transformer) => None,
+        Some(_) => Some(format!(
+            "provider '{provider}': '{name}' is a router plugin and cannot be used in a \
+             transformer chain"
+        )),
+        None => Some(format!(
+            "provider '{provider}': transformer '{name}' is not available (no bundled or folder \
+             plugin has that name); it is skipped"
+        )),
+    }
+}
+
+/// Every transformer chain entry of `config` that no plugin of `plugins` provides, as
+/// (entry name, one sentence), for `ccr config validate` and the log at start and reload: a
+/// provider whose chain names a missing plugin would otherwise pass validation and only
+/// misbehave at request time.
+pub fn chain_warnings(
+    config: &crate::config::Config,
+    plugins: &PluginSet,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for provider in &config.providers {
+        let per_model = provider.transformer.per_model.values().flatten();
+        for used in provider.transformer.chain.iter().chain(per_model) {
+            let found = plugins.get_ignore_case(&used.name).map(|p| &**p);
+            if let Some(problem) = chain_entry_problem(&provider.name, &used.name, found) {
+                if !out.iter().any(|(_, p)| *p == problem) {
+                    out.push((used.name.clone(), problem));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// One try of one route.
@@ -373,20 +415,9 @@ impl Attempt<'_> {
         }
 
         let client = &self.live.upstream;
-        let response = client.send(&mut upstream_req).await?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let body = client.read_body(response).await?;
-            return Err(upstream_error(&mut provider, &target, status, &body, retry_after).await);
-        }
+        let pending = client.request(&mut upstream_req, &provider_cfg.name)?;
 
         if self.stream {
-            let translator = provider.open_stream(&target).await?;
             let job = StreamJob {
                 state: self.state.clone(),
                 route: self.route.clone(),
@@ -397,9 +428,27 @@ impl Attempt<'_> {
                 idle_timeout: client.timeout(),
                 estimated_input_tokens: self.route_ctx.token_count,
             };
-            return Ok(stream::respond(job, response, translator, transformers));
+            let client = client.clone();
+            let mut opening = Box::pin(async move {
+                let response = pending.await?;
+                let response = check_status(&mut provider, &target, &client, response).await?;
+                let translator = provider.open_stream(&target).await?;
+                Ok((response, translator))
+            });
+            // A quick head keeps the upstream's status (and lets `fallback` try the next
+            // target); a silent one gets the client's stream started, with pings, at once.
+            return match tokio::time::timeout(self.live.ping_interval, &mut opening).await {
+                Ok(Ok((response, translator))) => {
+                    Ok(stream::respond(job, response, translator, transformers))
+                }
+                Ok(Err(err)) => Err(err),
+                Err(_) => Ok(stream::respond_when_open(job, opening, transformers)),
+            };
         }
 
+        let response = pending.await?;
+        let response = check_status(&mut provider, &target, client, response).await?;
+        let status = response.status().as_u16();
         let raw = client.read_body(response).await?;
         let mut out = provider.parse_response(&target, status, &raw).await?;
         let mut last_plugin = provider.plugin().clone();
@@ -432,6 +481,27 @@ impl Attempt<'_> {
         )
             .into_response())
     }
+}
+
+/// A 2xx upstream answer as it is; any other is read and mapped through the provider
+/// plugin into an Anthropic error.
+async fn check_status(
+    provider: &mut ProviderInstance,
+    target: &ProviderTarget,
+    client: &crate::upstream::UpstreamClient,
+    response: reqwest::Response,
+) -> Result<reqwest::Response, ProxyError> {
+    let status = response.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(response);
+    }
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = client.read_body(response).await?;
+    Err(upstream_error(provider, target, status, &body, retry_after).await)
 }
 
 /// Map a non-2xx upstream answer through the provider plugin (which knows the provider's

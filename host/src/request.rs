@@ -64,8 +64,20 @@ pub enum RequestKind {
 /// is done sending and actually reads the 413 instead of a connection reset.
 const DRAIN_BYTES: usize = 128 * 1024 * 1024;
 
-/// Read the whole body, refusing more than [`MAX_BODY_BYTES`].
-pub async fn read_body(body: Body) -> Result<Bytes, ProxyError> {
+/// Read the whole body within `timeout` (`BODY_READ_TIMEOUT_SECS`), refusing more than
+/// [`MAX_BODY_BYTES`].
+pub async fn read_body(body: Body, timeout: std::time::Duration) -> Result<Bytes, ProxyError> {
+    tokio::time::timeout(timeout, read_body_unbounded(body))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ProxyError::ClientTimeout(format!(
+                "the request body did not arrive within {} s (BODY_READ_TIMEOUT_SECS)",
+                timeout.as_secs()
+            )))
+        })
+}
+
+async fn read_body_unbounded(body: Body) -> Result<Bytes, ProxyError> {
     let too_large = || {
         ProxyError::TooLarge(format!(
             "request body is larger than the {} MB limit",
@@ -258,6 +270,10 @@ fn validate(json: &Json<'_>, kind: RequestKind) -> Result<(), ProxyError> {
             }
         }
     }
+    if messages.is_empty() {
+        // Anthropic's own answer; no upstream accepts an empty conversation.
+        return Err(invalid("messages: at least one message is required"));
+    }
     Ok(())
 }
 
@@ -306,6 +322,10 @@ mod tests {
             ),
             (r#"{"model":"m","messages":[],"stream":"yes"}"#, "stream"),
             (r#"{"model":"m","messages":[],"tools":[{}]}"#, "tools.0"),
+            (
+                r#"{"model":"m","max_tokens":5,"messages":[]}"#,
+                "messages: at least one message is required",
+            ),
         ];
         for (body, expected) in cases {
             let err = parse_str(body).unwrap_err();

@@ -27,6 +27,8 @@ pub struct Live {
     pub redacted_json: String,
     /// Silence after which streams get a `ping`.
     pub ping_interval: Duration,
+    /// How long a request body may take to arrive (`BODY_READ_TIMEOUT_SECS`).
+    pub body_read_timeout: Duration,
 }
 
 impl Live {
@@ -38,25 +40,32 @@ impl Live {
         )?;
         let redacted_json = serde_json::to_string(&config.redacted())?;
         let ping_interval = Duration::from_millis(config.ping_interval_ms);
+        let body_read_timeout = Duration::from_secs(config.body_read_timeout_secs);
         Ok(Self {
             config,
             upstream,
             redacted_json,
             ping_interval,
+            body_read_timeout,
         })
     }
 
     /// The plugin limits of this config, as the registry wants them.
     pub fn limits_fn(&self) -> LimitsFn {
-        let limits = self.config.plugin_limits.clone();
-        Arc::new(move |name: &str| {
-            let (memory_bytes, timeout) = limits.for_plugin(name);
-            PluginLimits {
-                memory_bytes,
-                timeout,
-            }
-        })
+        limits_fn(&self.config.plugin_limits)
     }
+}
+
+/// `PLUGIN_LIMITS` as the registry wants them: a function of the plugin's name.
+pub fn limits_fn(limits: &config::PluginLimits) -> LimitsFn {
+    let limits = limits.clone();
+    Arc::new(move |name: &str| {
+        let (memory_bytes, timeout) = limits.for_plugin(name);
+        PluginLimits {
+            memory_bytes,
+            timeout,
+        }
+    })
 }
 
 /// Everything a request handler needs.
@@ -81,6 +90,10 @@ pub struct AppState {
     pub started_at: SystemTime,
     /// The address actually bound.
     pub listen: OnceLock<SocketAddr>,
+    /// The secret `ccr status` / `ccr health` present (from the service's state file,
+    /// readable only by its owner) to read `/health/detailed` without knowing `APIKEY`:
+    /// the config on disk may be broken exactly when they are needed.
+    pub control_token: Option<String>,
     /// Transformer names already warned about as unknown (warn once, not per request).
     warned: Mutex<HashSet<String>>,
 }
@@ -99,16 +112,29 @@ impl AppState {
             started: Instant::now(),
             started_at: SystemTime::now(),
             listen: OnceLock::new(),
+            control_token: None,
             warned: Mutex::new(HashSet::new()),
         }
     }
 
     /// Re-read the config file; apply it if valid, otherwise keep the current one and
     /// remember why. Blocking (file I/O); called from the watcher thread.
+    ///
+    /// A reload never weakens what the running listener relies on: a file that disappeared
+    /// is a failed load (the embedded default is for start-up only), and a config without
+    /// `APIKEY` is refused while the proxy listens on a non-loopback address.
     pub fn reload_config(&self) {
-        let result = config::load_from(&self.config_source)
-            .map_err(|e| e.to_string())
-            .and_then(|config| Live::new(config).map_err(|e| format!("{e:#}")));
+        let result = match config::load(self.config_source.path()) {
+            // Still no file, still on the embedded default: nothing changed.
+            Err(e) if e.is_not_found() && self.live.load().config.is_embedded_default() => return,
+            Err(e) if e.is_not_found() => Err(format!(
+                "{e} (it was removed or renamed); the last good config keeps serving (the \
+                 embedded default is only used when ccr starts without a config file)"
+            )),
+            other => other.map_err(|e| e.to_string()),
+        }
+        .and_then(|config| self.check_keeps_auth(&config).map(|()| config))
+        .and_then(|config| Live::new(config).map_err(|e| format!("{e:#}")));
         match result {
             Ok(live) => {
                 let old = self.live.load();
@@ -120,10 +146,13 @@ impl AppState {
                 }
                 self.plugins.set_limits(live.limits_fn());
                 self.plugins
+                    .set_max_file_bytes(live.config.plugin_limits.max_file_bytes());
+                self.plugins
                     .set_extra_files(live.config.custom_router_wasm().into_iter().collect());
                 self.live.store(Arc::new(live));
                 *self.config_error.lock() = None;
                 self.warned.lock().clear();
+                self.warn_chain_problems();
                 tracing::info!(path = %self.config_source.path().display(), "config reloaded");
             }
             Err(message) => {
@@ -132,6 +161,31 @@ impl AppState {
                 );
                 *self.config_error.lock() = Some(message);
             }
+        }
+    }
+
+    /// A config may replace the running one only if the socket already bound stays
+    /// protected: a non-loopback listener always needs a key.
+    fn check_keeps_auth(&self, config: &Config) -> Result<(), String> {
+        match self.listen.get() {
+            Some(addr) if !addr.ip().is_loopback() && config.api_key.is_none() => Err(format!(
+                "{}: APIKEY is missing, but ccr listens on {addr}, which other machines can \
+                 reach; a non-loopback listener always needs a key. Put APIKEY back, or set \
+                 HOST to 127.0.0.1 and run `ccr restart`",
+                self.config_source.path().display()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Warn (once, as requests would) about every transformer chain entry no loaded plugin
+    /// provides.
+    pub fn warn_chain_problems(&self) {
+        let live = self.live.load();
+        for (name, sentence) in
+            crate::pipeline::chain_warnings(&live.config, &self.plugins.snapshot())
+        {
+            self.warn_once(&format!("chain:{name}"), || sentence);
         }
     }
 

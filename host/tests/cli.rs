@@ -278,9 +278,58 @@ fn status_when_not_running() {
     assert!(o.status.success());
     assert!(stdout(&o).contains("not running"));
 
+    // `ccr health` reads the same service state as `ccr status`, whatever the config says
+    // (a broken or missing one must not send it to another HOME's service on port 3456).
     let o = home.run(&["health", "--config", "/nowhere/c.json"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).starts_with("error: the service is not reachable"));
+    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("not running"), "{}", stdout(&o));
+    home.write_config("{ broken");
+    let o = home.run(&["health"]);
+    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn claude_code_router_only_commands_say_what_to_use_instead() {
+    let home = Home::new();
+    for (command, hint) in [
+        ("ui", "config.json"),
+        ("model", "/model provider,model"),
+        ("statusline", "ccr status"),
+        ("preset", "config.json"),
+        ("install", "Providers"),
+    ] {
+        let o = home.run(&[command]);
+        assert_eq!(o.status.code(), Some(2), "{command}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.starts_with(&format!("error: `ccr {command}`")), "{err}");
+        assert!(err.contains(hint), "{command}: {err}");
+        assert!(!err.contains("unrecognized subcommand"), "{err}");
+    }
+}
+
+#[test]
+fn config_validate_warns_about_chain_entries_no_plugin_provides() {
+    let home = Home::new();
+    // CCR's Gemini provider, as its README writes it: no `gemini` plugin here (yet).
+    home.write_config(
+        r#"{"Providers": [{"name": "gemini",
+            "api_base_url": "https://generativelanguage.googleapis.com/v1beta/models/",
+            "api_key": "k", "models": ["gemini-2.5-pro"],
+            "transformer": {"use": ["gemini"], "gemini-2.5-pro": {"use": ["nosuch"]}}}],
+            "Router": {"default": "gemini,gemini-2.5-pro"}}"#,
+    );
+    let o = home.run(&["config", "validate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for name in ["'gemini'", "'nosuch'"] {
+        assert!(
+            out.lines().any(|l| l.starts_with("warning: ")
+                && l.contains(name)
+                && l.contains("not available")),
+            "{name}: {out}"
+        );
+    }
+    assert!(out.contains("2 warnings"), "{out}");
 }
 
 #[test]

@@ -119,16 +119,20 @@ pub fn workspace_root() -> PathBuf {
 }
 
 impl Proxy {
-    /// `GET /health` as JSON (panics if the proxy does not answer with JSON).
+    /// `GET /health/detailed` (with the config's `APIKEY`, if any) as JSON; panics unless
+    /// it answers 200 with JSON.
     pub async fn health(&self) -> serde_json::Value {
-        self.client()
-            .get(format!("{}/health", self.base_url()))
-            .send()
-            .await
-            .expect("GET /health")
-            .json()
-            .await
-            .expect("/health is JSON")
+        let mut request = self
+            .client()
+            .get(format!("{}/health/detailed", self.base_url()));
+        if let Some(key) = &self.api_key {
+            request = request.header("x-api-key", key);
+        }
+        let response = request.send().await.expect("GET /health/detailed");
+        let status = response.status();
+        let text = response.text().await.expect("reading /health/detailed");
+        assert_eq!(status, 200, "GET /health/detailed: {text}");
+        serde_json::from_str(&text).expect("/health/detailed is JSON")
     }
 
     /// Starts the proxy and waits until `/health` answers 200. Panics with the child's output

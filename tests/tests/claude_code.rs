@@ -402,6 +402,21 @@ fn claude_code_bash_tool_round_trip() {
         run.stdout.contains(BASH_TOOL_MARKER),
         "claude's final answer should quote the command output\n{context}"
     );
+    // Claude Code puts `role: "system"` messages after the user's turn; upstream, the
+    // system text leads and every conversation ends with the user's or the tool's turn (the
+    // mock answers the last message, and refuses what strict chat templates refuse).
+    for request in &requests {
+        let messages = request.body["messages"].as_array().unwrap();
+        assert!(
+            messages.iter().skip(1).all(|m| m["role"] != "system"),
+            "a system message after the first\n{context}"
+        );
+        let last = messages.last().and_then(|m| m["role"].as_str());
+        assert!(
+            matches!(last, Some("user" | "tool")),
+            "the conversation ends with {last:?}\n{context}"
+        );
+    }
     eprintln!(
         "claude_code_bash_tool_round_trip: claude ran in {:?}, {} upstream request(s)",
         run.elapsed,

@@ -341,3 +341,217 @@ async fn config_errors_never_echo_secrets() {
     }
     assert!(leaks.is_empty(), "secrets echoed:\n{}", leaks.join("\n"));
 }
+
+/// The mock config listening on every interface (0.0.0.0) behind `APIKEY` `key`.
+fn exposed_config(mock: &MockUpstream, key: &str) -> Value {
+    let mut config = fixtures::mock_provider_config(mock, "text");
+    config["HOST"] = json!("0.0.0.0");
+    config["APIKEY"] = json!(key);
+    config
+}
+
+/// A request without any key, as an attacker on the network would send it.
+async fn keyless_status(proxy: &Proxy) -> u16 {
+    let body = serde_json::to_vec(&request("mock,text", false)).unwrap();
+    post_raw(
+        proxy,
+        "/v1/messages",
+        body,
+        &[("content-type", "application/json")],
+    )
+    .await
+    .status
+}
+
+/// `ccr <args>` in the proxy's HOME: (exit code, stdout, stderr).
+fn ccr_in(proxy: &Proxy, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(ccr_tests::proxy::ccr_binary())
+        .args(args)
+        .env("HOME", proxy.home())
+        .env("NO_COLOR", "1")
+        .env_remove("CCR_CONFIG")
+        .output()
+        .expect("running ccr");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A hot reload must never leave a non-loopback listener without a key: the config that
+/// drops APIKEY is refused (reported, the old config keeps serving, keys still required).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_drops_the_key_of_an_exposed_listener_is_refused() {
+    let mock = MockUpstream::start();
+    let proxy = Proxy::start(ProxyOptions::new(exposed_config(&mock, "k-exposed-1")));
+    assert_eq!(
+        health(&proxy).await["listen"]
+            .as_str()
+            .unwrap()
+            .split(':')
+            .next(),
+        Some("0.0.0.0")
+    );
+    assert_eq!(keyless_status(&proxy).await, 401);
+
+    let mut keyless = exposed_config(&mock, "k-exposed-1");
+    keyless.as_object_mut().unwrap().remove("APIKEY");
+    proxy.write_config(&keyless);
+    let error = eventually("the keyless reload reported", || async {
+        health(&proxy).await["config_error"]
+            .as_str()
+            .map(str::to_string)
+    })
+    .await;
+    assert!(
+        error.contains("APIKEY") && error.contains("0.0.0.0"),
+        "{error}"
+    );
+    assert_eq!(keyless_status(&proxy).await, 401, "still protected");
+    let answer = post(&proxy, &request("mock,text", false)).await;
+    assert_eq!(answer.status, 200, "the key still works: {}", answer.text);
+    assert!(
+        !proxy.logs().contains("listening on 127.0.0.1 only"),
+        "the log must not claim a loopback listener:\n{}",
+        proxy.logs()
+    );
+
+    // `ccr status` (with the service's control token: it needs no key) tells the truth.
+    let (code, out, err) = ccr_in(&proxy, &["status"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("0.0.0.0:"),
+        "ccr status shows the real address:\n{out}"
+    );
+    assert!(
+        out.contains("APIKEY is missing"),
+        "and why the reload was refused:\n{out}"
+    );
+
+    // Putting the key back is accepted again.
+    proxy.write_config(&exposed_config(&mock, "k-exposed-1"));
+    eventually("the good config back", || async {
+        health(&proxy).await["config_error"].is_null().then_some(())
+    })
+    .await;
+}
+
+/// A config file that disappears from under a running proxy is a failed load: the last good
+/// config (and its key) keeps serving; the embedded default is for start-up only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_config_file_keeps_the_last_good_config() {
+    let mock = MockUpstream::start();
+    let config = exposed_config(&mock, "k-delete-2");
+    // Found at the default location (no --config), as a CCR user runs it.
+    let proxy = Proxy::start(ProxyOptions {
+        config_flag: false,
+        ..ProxyOptions::new(config.clone())
+    });
+    std::fs::remove_file(proxy.config_path()).unwrap();
+    let error = eventually("the removal reported", || async {
+        health(&proxy).await["config_error"]
+            .as_str()
+            .map(str::to_string)
+    })
+    .await;
+    assert!(error.contains("does not exist"), "{error}");
+    let h = health(&proxy).await;
+    assert_eq!(h["config_embedded_default"], false, "{h}");
+    assert_eq!(
+        keyless_status(&proxy).await,
+        401,
+        "the key is still required"
+    );
+    let answer = post(&proxy, &request("mock,text", false)).await;
+    assert_eq!(
+        answer.status, 200,
+        "the last good config serves: {}",
+        answer.text
+    );
+
+    // The file coming back is a normal reload.
+    proxy.write_config(&config);
+    eventually("the file back", || async {
+        health(&proxy).await["config_error"].is_null().then_some(())
+    })
+    .await;
+}
+
+/// Syntax errors quote the broken line, but never a secret on it (or on the line before, where
+/// its key is), and `/health` tells an unauthenticated caller nothing but liveness.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_lines_holding_secrets_are_not_quoted_anywhere() {
+    let mock = MockUpstream::start();
+    let good = exposed_config(&mock, "k-lines-3");
+    let proxy = Proxy::start(ProxyOptions::new(good.clone()));
+    let url = mock.chat_url();
+    let cases = [
+        (
+            "PROXY_URL with user:password@ on a broken line",
+            format!(
+                "{{\n  \"APIKEY\": \"k-lines-3\",\n  \"HOST\": \"0.0.0.0\",\n  \"PROXY_URL\": \"http://bob:hunter2-proxy@proxy:8080\" oops\n}}\n"
+            ),
+            "hunter2-proxy",
+        ),
+        (
+            "an api_base_url with credentials on a broken line",
+            format!(
+                "{{\n  \"APIKEY\": \"k-lines-3\",\n  \"HOST\": \"0.0.0.0\",\n  \"Providers\": [{{\n    \"name\": \"mock\",\n    \"api_base_url\": \"http://alice:pw-in-url-7@127.0.0.1:9/v1\" \"models\": [\"text\"]\n  }}]\n}}\n"
+            ),
+            "pw-in-url-7",
+        ),
+        (
+            "an api_key value on the line after its key",
+            format!(
+                "{{\n  \"APIKEY\": \"k-lines-3\",\n  \"HOST\": \"0.0.0.0\",\n  \"Providers\": [{{\n    \"name\": \"mock\", \"api_base_url\": \"{url}\",\n    \"api_key\":\n      \"sk-next-line-8\" \"models\": [\"text\"]\n  }}]\n}}\n"
+            ),
+            "sk-next-line-8",
+        ),
+    ];
+    for (what, text, secret) in &cases {
+        proxy.write_config(&good);
+        eventually("the good config back", || async {
+            health(&proxy).await["config_error"].is_null().then_some(())
+        })
+        .await;
+        proxy.write_config_text(text);
+        let error = eventually(&format!("config_error for {what}"), || async {
+            health(&proxy).await["config_error"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .await;
+        assert!(error.contains("invalid JSON5"), "{what}: {error}");
+        assert!(
+            !error.contains(secret),
+            "{what}: /health/detailed echoes it: {error}"
+        );
+        let (_, status_out, _) = ccr_in(&proxy, &["status"]);
+        assert!(status_out.contains("invalid JSON5"), "{what}: {status_out}");
+        assert!(
+            !status_out.contains(secret),
+            "{what}: ccr status echoes it: {status_out}"
+        );
+        let path = proxy.config_path().display().to_string();
+        let (code, out, err) = ccr_in(&proxy, &["config", "validate", "--config", &path]);
+        assert_eq!(code, 1, "{what}: {out}{err}");
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{what}: validate echoes it: {err}"
+        );
+        assert!(!proxy.logs().contains(secret), "{what}: the log echoes it");
+    }
+
+    // Anyone may ask whether it is alive, and learn nothing else.
+    let h = get(&proxy, "/health", &[]).await;
+    assert_eq!(h.status, 200);
+    assert_eq!(h.json(), json!({"status": "ok"}));
+    let detailed = get(&proxy, "/health/detailed", &[]).await;
+    assert_error(&detailed, 401, "authentication_error");
+    assert!(
+        !detailed.text.contains(".claude-code-router"),
+        "{}",
+        detailed.text
+    );
+}

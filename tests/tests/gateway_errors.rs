@@ -415,6 +415,12 @@ async fn fallback_answers_when_the_primary_fails() {
     assert_error(&answer, 529, "overloaded_error");
     let models: Vec<String> = upstream_calls(&mock).into_iter().map(|(m, _)| m).collect();
     assert_eq!(models, ["error-500", "error-503"]);
+    // The log names what failed and what is tried next.
+    let logs = proxy.logs();
+    assert!(
+        logs.contains("mock,error-503 failed") && logs.contains("trying mock2,text"),
+        "{logs}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -478,6 +484,11 @@ async fn bad_input_gets_anthropic_4xx_and_the_server_keeps_serving() {
             br#"{"model":"mock,text","max_tokens":5,"stream":"yes","messages":[{"role":"user","content":"hi"}]}"#
                 .to_vec(),
             "stream",
+        ),
+        (
+            "no messages",
+            br#"{"model":"mock,text","max_tokens":5,"messages":[]}"#.to_vec(),
+            "messages: at least one message is required",
         ),
         ("nested 100000 deep", nested.into_bytes(), "nested too deeply"),
         ("invalid UTF-8", invalid_utf8, ""),
@@ -641,20 +652,24 @@ async fn wrong_method_on_a_known_path_is_an_anthropic_error() {
             .await
             .unwrap();
         let status = response.status().as_u16();
+        let allow = response
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         let text = response.text().await.unwrap_or_default();
-        assert!(
-            [404, 405].contains(&status),
-            "{method} {path}: {status} {text}"
-        );
+        assert_eq!(status, 405, "{method} {path}: {text}");
         let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| {
             panic!("{method} {path} answered {status} with a non-JSON body {text:?}")
         });
-        let error_type = if status == 404 {
-            "not_found_error"
+        assert_error_body(&body, "invalid_request_error");
+        let expected = if path == "/v1/models" || path == "/health" {
+            "GET"
         } else {
-            "invalid_request_error"
+            "POST"
         };
-        assert_error_body(&body, error_type);
+        assert!(allow.contains(expected), "{method} {path}: Allow {allow:?}");
     }
     still_serving(&proxy).await;
 }
@@ -691,6 +706,25 @@ async fn apikey_guards_the_api_but_not_health() {
         calls,
         "no upstream call without the key"
     );
+
+    // Either header may carry the key, whatever the other holds: Claude Code with
+    // ANTHROPIC_AUTH_TOKEN=<key> and a stale ANTHROPIC_API_KEY sends both (CCR reads
+    // Authorization first).
+    for headers in [
+        [
+            json,
+            ("x-api-key", "stale-key"),
+            ("authorization", "Bearer inbound-secret-9f3a"),
+        ],
+        [
+            json,
+            ("x-api-key", "inbound-secret-9f3a"),
+            ("authorization", "Bearer stale"),
+        ],
+    ] {
+        let answer = post_raw(&proxy, "/v1/messages", body.clone(), &headers).await;
+        assert_eq!(answer.status, 200, "{headers:?}: {}", answer.text);
+    }
 
     for key_header in [
         ("x-api-key", "inbound-secret-9f3a"),
@@ -765,4 +799,185 @@ async fn without_apikey_browser_origins_are_refused() {
     // No Origin (Claude Code, curl): allowed.
     let answer = post_raw(&proxy, "/v1/messages", body, &[json]).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
+}
+
+/// hyper answers a request head it cannot take (over its size limit) by itself; the answer
+/// still has Anthropic's shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_headers_get_an_anthropic_431() {
+    let mock = MockUpstream::start();
+    let proxy = start(&mock);
+    let mut tcp = TcpStream::connect(("127.0.0.1", proxy.port())).unwrap();
+    tcp.set_read_timeout(Some(PATIENCE)).unwrap();
+    let head = format!(
+        "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-big: {}\r\n\r\n",
+        "a".repeat(1 << 20)
+    );
+    // The server may answer and close before the whole head is written.
+    let _ = tcp.write_all(head.as_bytes());
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 431 "), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{text}"
+    );
+    let body: Value = serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or("")).unwrap();
+    assert_error_body(&body, "request_too_large");
+    still_serving(&proxy).await;
+}
+
+/// Nothing listens where the provider points (Ollama not started, a typo in the port): the
+/// answer says which provider, what to check, and tells Claude Code not to retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_upstreams_are_final_and_say_what_to_check() {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let config = json!({
+        "Providers": [
+            {"name": "ollama", "api_base_url": format!("http://127.0.0.1:{port}/v1/chat/completions"),
+             "api_key": "ollama", "models": ["qwen"]},
+            {"name": "work", "api_base_url": format!("http://127.0.0.1:{port}/v1/chat/completions"),
+             "api_key": "k", "models": ["m"]},
+        ],
+        "Router": {"default": "ollama,qwen"},
+    });
+    let proxy = Proxy::start(ProxyOptions::new(config));
+    for stream in [false, true] {
+        let answer = post(&proxy, &request("ollama,qwen", stream)).await;
+        let message = assert_error(&answer, 502, "api_error");
+        assert_eq!(
+            answer.header("x-should-retry"),
+            Some("false"),
+            "stream={stream}"
+        );
+        assert!(
+            message.contains(&format!("no Ollama at 127.0.0.1:{port}"))
+                && message.contains("ollama serve"),
+            "{message}"
+        );
+        let answer = post(&proxy, &request("work,m", stream)).await;
+        let message = assert_error(&answer, 502, "api_error");
+        assert_eq!(answer.header("x-should-retry"), Some("false"));
+        assert!(
+            message.contains("provider 'work'") && message.contains("api_base_url"),
+            "{message}"
+        );
+    }
+}
+
+/// The upstream says nothing for longer than a ping interval before its answer's head: the
+/// client's stream starts at once with pings (Claude Code must not sit on a silent socket),
+/// and a failure that comes later arrives as an `error` event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pings_flow_before_the_upstream_answers() {
+    let mock = MockUpstream::start();
+    let mut config = fixtures::mock_provider_config(&mock, "text");
+    config["PING_INTERVAL_MS"] = json!(100);
+    let proxy = Proxy::start(ProxyOptions::new(config));
+
+    let (status, _, events) = post_stream(&proxy, &request("mock,slow-first-byte-600", true)).await;
+    assert_eq!(status, 200);
+    let s = check_stream(&events);
+    assert!(s.error.is_none(), "{events:?}");
+    assert_eq!(text_of(&s.message), TEXT_ANSWER);
+    let names: Vec<&str> = events.iter().filter_map(|e| e.event.as_deref()).collect();
+    let start = names.iter().position(|n| *n == "message_start").unwrap();
+    assert!(
+        start >= 2,
+        "pings before the upstream's first byte: {names:?}"
+    );
+    assert!(names[..start].iter().all(|n| *n == "ping"), "{names:?}");
+
+    let (status, _, events) =
+        post_stream(&proxy, &request("mock,error-503-slow-first-byte-600", true)).await;
+    assert_eq!(status, 200);
+    let s = check_stream(&events);
+    let error = s.error.expect("an error event");
+    assert_eq!(error["error"]["type"], "overloaded_error", "{events:?}");
+
+    // A quick failure keeps its HTTP status (and so stays retryable by the client).
+    let answer = post(&proxy, &request("mock,error-503", true)).await;
+    assert_error(&answer, 529, "overloaded_error");
+    still_serving(&proxy).await;
+}
+
+/// Slow clients cannot hold the proxy: half-sent heads are cut after
+/// HEADER_READ_TIMEOUT_SECS, half-sent bodies get 408 after BODY_READ_TIMEOUT_SECS, and one
+/// address holds at most MAX_CONNECTIONS_PER_CLIENT connections (the next gets a 429).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_and_capped_per_address() {
+    let mock = MockUpstream::start();
+    let mut config = fixtures::mock_provider_config(&mock, "text");
+    // Long enough for the held connections below to still be open when the fifth comes.
+    config["HEADER_READ_TIMEOUT_SECS"] = json!(2);
+    config["BODY_READ_TIMEOUT_SECS"] = json!(1);
+    config["MAX_CONNECTIONS_PER_CLIENT"] = json!(4);
+    let proxy = Proxy::start(ProxyOptions::new(config));
+    let connect = || {
+        let tcp = TcpStream::connect(("127.0.0.1", proxy.port())).unwrap();
+        tcp.set_read_timeout(Some(PATIENCE)).unwrap();
+        tcp
+    };
+    let read_all = |tcp: &mut TcpStream| {
+        let mut out = Vec::new();
+        let _ = tcp.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+
+    // Half a head: the connection is closed without an answer.
+    let mut half = connect();
+    half.write_all(b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-slow: ")
+        .unwrap();
+    let started = Instant::now();
+    assert_eq!(read_all(&mut half), "");
+    assert!(started.elapsed() < PATIENCE, "the half-sent head was held");
+
+    // Half a body: 408, Anthropic-shaped.
+    let mut slow_body = connect();
+    slow_body
+        .write_all(b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: 100\r\n\r\n{\"model\":")
+        .unwrap();
+    let text = read_all(&mut slow_body);
+    assert!(text.starts_with("HTTP/1.1 408 "), "{text}");
+    let body: Value = serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or("")).unwrap();
+    let message = assert_error_body(&body, "timeout_error");
+    assert!(message.contains("BODY_READ_TIMEOUT_SECS"), "{message}");
+
+    // Four open connections from this address; the fifth is told why and closed.
+    let held: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut tcp = connect();
+            tcp.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                .unwrap();
+            tcp
+        })
+        .collect();
+    // The proxy counts a connection once it has accepted it.
+    let text = eventually("the fifth connection refused", || async {
+        let mut fifth = connect();
+        let _ = fifth
+            .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        let text = read_all(&mut fifth);
+        text.starts_with("HTTP/1.1 429 ").then_some(text)
+    })
+    .await;
+    let body: Value = serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or("")).unwrap();
+    let message = assert_error_body(&body, "rate_limit_error");
+    assert!(message.contains("MAX_CONNECTIONS_PER_CLIENT"), "{message}");
+    drop(held);
+    // Their slots come back once the proxy sees them closed.
+    eventually("serving again", || async {
+        let mut tcp = connect();
+        let _ =
+            tcp.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        read_all(&mut tcp)
+            .starts_with("HTTP/1.1 200 ")
+            .then_some(())
+    })
+    .await;
+    still_serving(&proxy).await;
 }

@@ -317,3 +317,66 @@ async fn broken_files_never_replace_a_working_plugin() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Files in the plugin folder are checked before they are read: a sparse 2 GB `.wasm` (no
+/// disk used) is refused by its size, a FIFO or a symlink loop by its type, and nothing of
+/// them is read; the working plugin keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_and_special_plugin_files_are_refused_unread() {
+    let build = tempfile::tempdir().unwrap();
+    let good = std::fs::read(wasm::fixture("tag", 1002, &build.path().join("good.wasm"))).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tag.wasm"), &good).unwrap();
+    let mock = MockUpstream::start();
+    let mut options = ProxyOptions::new(json!({
+        "LOG": false,
+        "Providers": [provider(&mock, "tagged", Some("fixture-tag"))],
+        "Router": { "default": "tagged,echo" },
+    }));
+    options.plugins_dir = Some(dir.path().to_path_buf());
+    let proxy = Proxy::start(options);
+
+    let huge = std::fs::File::create(dir.path().join("huge.wasm")).unwrap();
+    huge.set_len(2 << 30).unwrap();
+    drop(huge);
+    let fifo = dir.path().join("pipe.wasm");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo");
+    std::os::unix::fs::symlink("loop.wasm", dir.path().join("loop.wasm")).unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let errors = loop {
+        let h = proxy.health().await;
+        let errors = h["plugin_errors"].as_array().cloned().unwrap_or_default();
+        if errors.len() >= 3 {
+            break errors;
+        }
+        assert!(Instant::now() < deadline, "errors never reported: {h}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let error_of = |file: &str| {
+        errors
+            .iter()
+            .find(|e| e["path"].as_str().is_some_and(|p| p.ends_with(file)))
+            .unwrap_or_else(|| panic!("no error for {file}: {errors:?}"))["error"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let huge = error_of("huge.wasm");
+    assert!(
+        huge.contains("2048 MB")
+            && huge.contains("64 MB limit")
+            && huge.contains("PLUGIN_LIMITS.max_file_mb"),
+        "{huge}"
+    );
+    assert!(error_of("pipe.wasm").contains("a FIFO"), "{errors:?}");
+    assert!(error_of("loop.wasm").contains("cannot read"), "{errors:?}");
+
+    let (status, body) = post(&proxy, "tagged,echo").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(echoed_max_tokens(&body), Some(1002));
+}

@@ -39,6 +39,11 @@ fn real_home() -> Option<PathBuf> {
 
 /// Runs `ccr ARGS` with `home` as `HOME` and returns (exit code, stdout, stderr).
 fn ccr(home: &Path, args: &[&str]) -> (i32, String, String) {
+    ccr_with(home, args, &[])
+}
+
+/// [`ccr`] with extra environment variables, applied last.
+fn ccr_with(home: &Path, args: &[&str], env: &[(&str, &Path)]) -> (i32, String, String) {
     let mut cmd = Command::new(ccr_binary());
     cmd.args(args);
     for (key, _) in std::env::vars_os() {
@@ -63,6 +68,9 @@ fn ccr(home: &Path, args: &[&str]) -> (i32, String, String) {
         .env("XDG_CACHE_HOME", target_dir().join("ccr-tests-cache"))
         .env("CARGO_TARGET_DIR", target_dir().join("scaffold"))
         .env("NO_COLOR", "1");
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
     let Output {
         status,
         stdout,
@@ -231,6 +239,96 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
         } else if !name.ends_with(".wasm") && name != "Cargo.lock" {
             out.push(path);
         }
+    }
+}
+
+/// A new user with no toolchain anywhere: `ccr plugin build` fetches what the project
+/// declares (`npm install` for JavaScript, a venv with componentize-py for Python, in the
+/// tools folder) and builds; `--offline` refuses to and says what to run.
+#[test]
+fn plugin_build_fetches_a_missing_toolchain_unless_offline() {
+    for lang in ["js", "python"] {
+        let home = tempfile::tempdir().unwrap();
+        let tools = tempfile::tempdir().unwrap();
+        let parent = tempfile::tempdir().unwrap();
+        let name = format!("fresh-{lang}");
+        let project = parent.path().join(&name);
+        let env = [("CCR_TOOLS_DIR", tools.path())];
+        let (code, out, err) = ccr_with(
+            home.path(),
+            &[
+                "plugin",
+                "new",
+                &name,
+                "--kind",
+                "transformer",
+                "--lang",
+                lang,
+                "--dir",
+                parent.path().to_str().unwrap(),
+            ],
+            &env,
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        let project_arg = project.to_str().unwrap();
+
+        let (code, out, err) = ccr_with(
+            home.path(),
+            &["plugin", "build", "--offline", project_arg],
+            &env,
+        );
+        assert_eq!(
+            code, 1,
+            "{lang}: --offline must not fetch:
+{out}{err}"
+        );
+        assert!(err.contains("--offline"), "{lang}: {err}");
+        let hint = if lang == "js" {
+            "npm install"
+        } else {
+            "pip install componentize-py"
+        };
+        assert!(err.contains(hint), "{lang}: {err}");
+
+        let started = std::time::Instant::now();
+        let (code, out, err) = ccr_with(home.path(), &["plugin", "build", project_arg], &env);
+        if code != 0 && ccr_tests::registry::unreachable(&err) {
+            let required = std::env::var("CCR_REQUIRE_PLUGIN_TOOLS").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "{lang}: the registry is unreachable:
+{err}"
+            );
+            eprintln!(
+                "SKIPPED: {lang}: npm or PyPI is unreachable:
+{err}"
+            );
+            continue;
+        }
+        assert_eq!(
+            code, 0,
+            "{lang}: the first build fetches its toolchain:
+{out}{err}"
+        );
+        eprintln!(
+            "{lang}: fetched the toolchain and built in {:?}",
+            started.elapsed()
+        );
+        assert!(
+            err.contains("fetching the"),
+            "{lang}: the fetch is announced:
+{err}"
+        );
+        let fetched = if lang == "js" {
+            project.join("node_modules/.bin/componentize-js")
+        } else {
+            tools.path().join("venv/bin/componentize-py")
+        };
+        assert!(fetched.is_file(), "{lang}: {} is there", fetched.display());
+        let wasm = out.lines().last().unwrap().trim().to_string();
+        let (code, out, err) = ccr_with(home.path(), &["plugin", "check", &wasm], &env);
+        assert_eq!(code, 0, "{lang}: {out}{err}");
+        assert!(out.contains(&format!("name:        {name}\n")), "{out}");
     }
 }
 

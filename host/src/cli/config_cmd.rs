@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use crate::config::{self, ConfigSource};
 
 use super::service::resolve_config;
-use super::{ConfigAction, ConfigFlag};
+use super::{ConfigAction, ConfigFlag, RuntimePaths};
 
 /// Runs one `ccr config` action.
 pub fn run(flag: &ConfigFlag, action: ConfigAction) -> anyhow::Result<ExitCode> {
@@ -40,7 +40,21 @@ fn path(source: &ConfigSource) -> anyhow::Result<ExitCode> {
 /// and exit status 1.
 fn validate(source: &ConfigSource) -> anyhow::Result<ExitCode> {
     let config = config::load_from(source)?;
-    for warning in &config.warnings {
+    // Chain entries are checked against the plugins the service would load (bundled and
+    // the plugin folder), loaded here as `ccr plugin list` does.
+    let dir = config.effective_plugins_dir();
+    let registry = super::plugin::load_locally(&config, &dir, &RuntimePaths::current())?;
+    let mut warnings = config.warnings.clone();
+    let chain = crate::pipeline::chain_warnings(&config, &registry.snapshot());
+    warnings.extend(chain.into_iter().map(|(_, sentence)| sentence));
+    for failure in registry.snapshot().failures() {
+        warnings.push(format!(
+            "plugin file {} cannot be used: {}",
+            failure.path.display(),
+            failure.error
+        ));
+    }
+    for warning in &warnings {
         println!("warning: {warning}");
     }
     let what = if config.is_embedded_default() {
@@ -52,8 +66,8 @@ fn validate(source: &ConfigSource) -> anyhow::Result<ExitCode> {
         "ok: {what} ({} provider{}, {} warning{})",
         config.providers.len(),
         plural(config.providers.len()),
-        config.warnings.len(),
-        plural(config.warnings.len())
+        warnings.len(),
+        plural(warnings.len())
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,4 @@
-//! The CLI side of `GET /health`: where to reach the service and what it answers.
+//! The CLI side of `GET /health/detailed`: where to reach the service and what it answers.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -10,7 +10,7 @@ use serde_json::Value;
 /// How long `status`, `health` and `plugin list` wait for the service.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The service's `/health` answer. Every field is optional so an older or newer service
+/// The service's `/health/detailed` answer. Every field is optional so an older or newer service
 /// still produces a report.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -107,10 +107,14 @@ pub fn join_host_port(host: &str, port: u16) -> String {
     }
 }
 
-/// `GET <base>/health`: the parsed report and the raw JSON. `api_key` is sent as `x-api-key`
-/// in case the service protects `/health` too.
-pub fn fetch(base: &str, api_key: Option<&str>) -> anyhow::Result<(HealthReport, Value)> {
-    let url = format!("{base}/health");
+/// `GET <base>/health/detailed`: the parsed report and the raw JSON. The service lets in
+/// its own `control_token` (from its state file) or `api_key`; either may be absent.
+pub fn fetch(
+    base: &str,
+    api_key: Option<&str>,
+    control_token: Option<&str>,
+) -> anyhow::Result<(HealthReport, Value)> {
+    let url = format!("{base}/health/detailed");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -125,6 +129,9 @@ pub fn fetch(base: &str, api_key: Option<&str>) -> anyhow::Result<(HealthReport,
         let mut req = client.get(&url);
         if let Some(key) = api_key {
             req = req.header("x-api-key", key);
+        }
+        if let Some(token) = control_token {
+            req = req.header(crate::server::auth::CONTROL_TOKEN_HEADER, token);
         }
         let resp = req
             .send()

@@ -183,6 +183,9 @@ pub enum PluginCommand {
     Build {
         /// The project folder (default: the current folder).
         dir: Option<PathBuf>,
+        /// Never fetch a missing toolchain (`npm install`, the componentize-py venv).
+        #[arg(long)]
+        offline: bool,
     },
 }
 
@@ -234,6 +237,14 @@ impl PluginLang {
 /// and exit status 1. This is the whole of `ccr`'s `main`.
 pub fn main() -> ExitCode {
     install_panic_hook();
+    if let Some(advice) = std::env::args()
+        .nth(1)
+        .as_deref()
+        .and_then(ccr_only_command)
+    {
+        eprintln!("error: {advice}");
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Start { .. }) {
         restore_sigpipe();
@@ -283,7 +294,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 lang,
                 dir,
             } => plugin::new(&name, kind, lang, dir),
-            PluginCommand::Build { dir } => plugin::build(dir),
+            PluginCommand::Build { dir, offline } => plugin::build(dir, offline),
         },
         Command::Version => {
             println!("ccr {}", env!("CARGO_PKG_VERSION"));
@@ -293,6 +304,49 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// An error chain on one line: `outer: inner: root`, newlines folded.
+/// claude-code-router commands ccr does not have (yet), with what to use instead: clap
+/// would only say "unrecognized subcommand" (and suggest `code` for `model`).
+const CCR_ONLY_COMMANDS: &[(&str, &str)] = &[
+    (
+        "ui",
+        "`ccr ui` (claude-code-router's web UI) is not available in ccr yet. Edit \
+         ~/.claude-code-router/config.json instead (ccr applies it on save), check it with \
+         `ccr config validate`, and see the running service with `ccr status`.",
+    ),
+    (
+        "model",
+        "`ccr model` (claude-code-router's interactive model picker) is not available in ccr \
+         yet. Set the models in the config's `Router` block (applied on save; \
+         `ccr config validate` checks it), or switch inside Claude Code with \
+         `/model provider,model`.",
+    ),
+    (
+        "statusline",
+        "`ccr statusline` is not available in ccr yet; `ccr status` shows the service and \
+         `ccr logs --follow` every request with its route, model and tokens.",
+    ),
+    (
+        "preset",
+        "`ccr preset` (claude-code-router's config presets) is not available in ccr; copy the \
+         preset's `Providers` and `Router` into ~/.claude-code-router/config.json, then run \
+         `ccr config validate`.",
+    ),
+    (
+        "install",
+        "`ccr install` (claude-code-router's preset installer) is not available in ccr; add the \
+         provider to `Providers` in ~/.claude-code-router/config.json (see docs/config.md), and \
+         put plugins (.wasm) in ~/.claude-code-router/plugins.",
+    ),
+];
+
+/// What to say for `ccr <command>` when it is one of [`CCR_ONLY_COMMANDS`].
+fn ccr_only_command(command: &str) -> Option<&'static str> {
+    CCR_ONLY_COMMANDS
+        .iter()
+        .find(|(name, _)| *name == command)
+        .map(|(_, advice)| *advice)
+}
+
 fn one_line(err: &anyhow::Error) -> String {
     format!("{err:#}").replace('\n', " ")
 }
@@ -329,6 +383,20 @@ fn install_panic_hook() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ccr_only_commands_say_what_to_use_instead() {
+        for (name, _) in CCR_ONLY_COMMANDS {
+            assert!(
+                Cli::try_parse_from(["ccr", name]).is_err(),
+                "`{name}` became a real command: drop it from CCR_ONLY_COMMANDS"
+            );
+            assert!(ccr_only_command(name)
+                .unwrap()
+                .contains(&format!("`ccr {name}`")));
+        }
+        assert!(ccr_only_command("status").is_none());
+    }
 
     #[test]
     fn the_command_line_definition_is_consistent() {

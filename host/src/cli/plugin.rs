@@ -24,6 +24,9 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 /// How to install the JavaScript toolchain.
 const INSTALL_JS: &str = "npm install -g @bytecodealliance/componentize-js@0.23 \
                           @bytecodealliance/preview2-shim@0.17 (or `npm install` in the project)";
+/// The componentize-py version templates are written for (kept in sync with
+/// tests/setup/install-plugin-tools.sh and docs/plugins.md).
+const COMPONENTIZE_PY: &str = "0.25.1";
 /// How to install the Python toolchain.
 const INSTALL_PY: &str = "pip install componentize-py==0.25.1";
 
@@ -40,10 +43,7 @@ pub fn list(flag: &ConfigFlag, plugins_dir: Option<PathBuf>) -> anyhow::Result<E
             state: Some(state),
         } = service::liveness(&paths)
         {
-            let key = config::load_from(&state.config_source())
-                .ok()
-                .and_then(|c| c.api_key);
-            match health::fetch(&state.base_url(), key.as_deref()) {
+            match state.fetch_health() {
                 Ok((report, _)) => {
                     let dir = report.plugins_dir.as_deref().unwrap_or("?");
                     println!("plugins of the running service (pid {pid}), folder {dir}:");
@@ -60,9 +60,7 @@ pub fn list(flag: &ConfigFlag, plugins_dir: Option<PathBuf>) -> anyhow::Result<E
     let source = service::resolve_config(flag);
     let config = config::load_from(&source)?;
     let dir = plugins_dir.unwrap_or_else(|| config.effective_plugins_dir());
-    let limits = crate::state::Live::new(config)?.limits_fn();
-    let engine = Arc::new(PluginEngine::new(Some(paths.cache_dir.clone()))?);
-    let registry = PluginRegistry::new(engine, Some(dir.clone()), limits);
+    let registry = load_locally(&config, &dir, &paths)?;
     let rows: Vec<PluginRow> = registry
         .statuses()
         .into_iter()
@@ -81,6 +79,24 @@ pub fn list(flag: &ConfigFlag, plugins_dir: Option<PathBuf>) -> anyhow::Result<E
     Ok(ExitCode::SUCCESS)
 }
 
+/// The plugins the service would load for `config` (bundled, then `dir`), loaded in this
+/// process with the service's limits and code cache. Blocking (may compile).
+pub(super) fn load_locally(
+    config: &config::Config,
+    dir: &Path,
+    paths: &RuntimePaths,
+) -> anyhow::Result<PluginRegistry> {
+    let engine = Arc::new(PluginEngine::new(Some(paths.cache_dir.clone()))?);
+    let registry = PluginRegistry::with_max_file_bytes(
+        engine,
+        Some(dir.to_path_buf()),
+        crate::state::limits_fn(&config.plugin_limits),
+        config.plugin_limits.max_file_bytes(),
+    );
+    registry.set_extra_files(config.custom_router_wasm().into_iter().collect());
+    Ok(registry)
+}
+
 // ---------------------------------------------------------------------------------------
 // check
 
@@ -88,12 +104,19 @@ pub fn list(flag: &ConfigFlag, plugins_dir: Option<PathBuf>) -> anyhow::Result<E
 /// Any file is accepted as input: a failure is one `error: FILE: reason` line and exit 1.
 pub fn check(file: &Path) -> anyhow::Result<ExitCode> {
     let shown = file.display();
-    let bytes = match std::fs::read(file) {
-        Ok(b) => b,
-        Err(_) if file.is_dir() => bail!("{shown}: is a directory, not a .wasm file"),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("{shown}: no such file"),
-        Err(e) => bail!("{shown}: cannot read: {e}"),
-    };
+    if file.is_dir() {
+        bail!("{shown}: is a directory, not a .wasm file");
+    }
+    if !file.exists() && file.symlink_metadata().is_err() {
+        bail!("{shown}: no such file");
+    }
+    // The same checks and size cap as the service (PLUGIN_LIMITS.max_file_mb of the config).
+    let max = config::load_from(&config::resolve_path(None))
+        .ok()
+        .map(|c| c.plugin_limits.max_file_bytes())
+        .unwrap_or_else(|| crate::config::PluginLimits::default().max_file_bytes());
+    let bytes = crate::plugins::registry::read_plugin_file(file, max)
+        .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
     let paths = RuntimePaths::current();
     let engine = PluginEngine::new(Some(paths.cache_dir)).context("starting the plugin engine")?;
     let source = PluginSource::Folder(file.to_path_buf());
@@ -295,8 +318,11 @@ fn detect_lang(dir: &Path) -> Option<ProjectLang> {
     }
 }
 
-/// `ccr plugin build [DIR]`: builds the project and prints the `.wasm` it produced.
-pub fn build(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+/// `ccr plugin build [DIR] [--offline]`: builds the project and prints the `.wasm` it
+/// produced. Like cargo, a missing toolchain the project declares is fetched on first use
+/// (`npm install` for JavaScript, a cached venv with componentize-py for Python), unless
+/// `offline`.
+pub fn build(dir: Option<PathBuf>, offline: bool) -> anyhow::Result<ExitCode> {
     let dir = dir.unwrap_or_else(|| PathBuf::from("."));
     let dir = std::path::absolute(&dir).unwrap_or(dir);
     if !dir.is_dir() {
@@ -315,9 +341,21 @@ pub fn build(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             build_with_script(&dir, &Tool::Elsewhere, "cargo", "https://rustup.rs")?
         }
         ProjectLang::Rust => build_rust(&dir)?,
-        ProjectLang::Js => build_with_script(&dir, &js_tool(&dir), "componentize-js", INSTALL_JS)?,
+        ProjectLang::Js => {
+            let mut tool = js_tool(&dir);
+            if matches!(tool, Tool::Missing) {
+                fetch_js_toolchain(&dir, offline)?;
+                tool = js_tool(&dir);
+            }
+            build_with_script(&dir, &tool, "componentize-js", INSTALL_JS)?
+        }
         ProjectLang::Python => {
-            build_with_script(&dir, &python_tool(&dir), "componentize-py", INSTALL_PY)?
+            let mut tool = python_tool(&dir);
+            if matches!(tool, Tool::Missing) {
+                fetch_python_toolchain(offline)?;
+                tool = python_tool(&dir);
+            }
+            build_with_script(&dir, &tool, "componentize-py", INSTALL_PY)?
         }
     };
     println!("{}", wasm.display());
@@ -338,17 +376,36 @@ enum Tool {
     Missing,
 }
 
-/// The tools folders searched before the project and PATH: `$CCR_TOOLS_DIR`, then the
-/// checkout's `.tools` (tests/setup/install-plugin-tools.sh).
+/// The tools folders searched before the project and PATH: `$CCR_TOOLS_DIR` alone when set;
+/// else the checkout's `.tools` (tests/setup/install-plugin-tools.sh), then
+/// [`toolchain_cache`].
 fn tools_dirs() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Some(d) = std::env::var_os("CCR_TOOLS_DIR").filter(|d| !d.is_empty()) {
-        dirs.push(PathBuf::from(d));
+    if let Some(d) = tools_dir_override() {
+        return vec![d];
     }
+    let mut dirs = Vec::new();
     if let Some(repo) = source_checkout() {
         dirs.push(repo.join(".tools"));
     }
+    dirs.push(toolchain_cache());
     dirs
+}
+
+fn tools_dir_override() -> Option<PathBuf> {
+    std::env::var_os("CCR_TOOLS_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Where `ccr plugin build` installs the toolchains it fetches (the Python venv):
+/// `$CCR_TOOLS_DIR`, else `$XDG_CACHE_HOME/ccr/tools` (`~/.cache/ccr/tools`).
+fn toolchain_cache() -> PathBuf {
+    tools_dir_override().unwrap_or_else(|| {
+        dirs::cache_dir()
+            .unwrap_or_else(|| config::home_dir().join("cache"))
+            .join("ccr")
+            .join("tools")
+    })
 }
 
 fn find_tool(project: &Path, in_tools: &str, in_project: &str, on_path: &str) -> Tool {
@@ -387,6 +444,115 @@ fn which(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|d| d.join(name))
         .find(|p| p.is_file())
+}
+
+/// `npm install` in the project: it declares componentize-js (and the shim it needs) as
+/// pinned devDependencies. npm's own progress goes to stderr.
+fn fetch_js_toolchain(project: &Path, offline: bool) -> anyhow::Result<()> {
+    if offline {
+        bail!(
+            "componentize-js is not installed and --offline forbids fetching it; run `npm \
+             install` in {} (or: {INSTALL_JS})",
+            project.display()
+        );
+    }
+    if which("npm").is_none() {
+        bail!(
+            "building a JavaScript plugin needs Node.js >= 18 with npm (to fetch \
+             componentize-js); install it from https://nodejs.org"
+        );
+    }
+    eprintln!(
+        "fetching the JavaScript toolchain the project declares: npm install (in {})",
+        project.display()
+    );
+    let status = Process::new("npm")
+        .args(["install", "--no-audit", "--no-fund"])
+        .current_dir(project)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(std::io::stderr()))
+        .status()
+        .context("running npm")?;
+    if !status.success() {
+        bail!("npm install failed in {} ({status})", project.display());
+    }
+    Ok(())
+}
+
+/// A venv with the pinned componentize-py in [`toolchain_cache`], shared by every Python
+/// project (created once, under a lock so parallel builds do not race).
+fn fetch_python_toolchain(offline: bool) -> anyhow::Result<()> {
+    let tools = toolchain_cache();
+    let venv = tools.join("venv");
+    if offline {
+        bail!(
+            "componentize-py is not installed and --offline forbids fetching it; install it \
+             with: {INSTALL_PY} (or run `ccr plugin build` once online: it installs it into {})",
+            venv.display()
+        );
+    }
+    std::fs::create_dir_all(&tools).with_context(|| format!("creating {}", tools.display()))?;
+    let lock = std::fs::File::create(tools.join(".install.lock"))
+        .with_context(|| format!("creating a lock in {}", tools.display()))?;
+    lock.lock()
+        .context("waiting for another toolchain install")?;
+    let tool = venv.join("bin").join("componentize-py");
+    if tool.is_file() {
+        return Ok(());
+    }
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|p| which(p).is_some())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "building a Python plugin needs Python >= 3.10 (to install componentize-py); \
+                 install python3"
+            )
+        })?;
+    eprintln!(
+        "fetching the Python toolchain (first build only): componentize-py {COMPONENTIZE_PY} \
+         into {}",
+        venv.display()
+    );
+    let run = |cmd: &mut Process, what: &str| -> anyhow::Result<()> {
+        let status = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(std::io::stderr()))
+            .status()
+            .with_context(|| format!("running {what}"))?;
+        if !status.success() {
+            bail!("{what} failed ({status})");
+        }
+        Ok(())
+    };
+    if !venv.join("bin").join("python").is_file() {
+        run(
+            Process::new(python).args(["-m", "venv"]).arg(&venv),
+            &format!(
+                "{python} -m venv {} (on Debian/Ubuntu: apt-get install python3-venv)",
+                venv.display()
+            ),
+        )?;
+    }
+    run(
+        Process::new(venv.join("bin").join("python")).args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--progress-bar",
+            "on",
+            &format!("componentize-py=={COMPONENTIZE_PY}"),
+        ]),
+        &format!("pip install componentize-py=={COMPONENTIZE_PY}"),
+    )?;
+    if !tool.is_file() {
+        bail!(
+            "pip installed componentize-py but {} is missing",
+            tool.display()
+        );
+    }
+    Ok(())
 }
 
 /// Template projects carry a `build.sh` that knows the world and the tool's flags and

@@ -60,12 +60,26 @@ pub struct ServiceState {
     pub log_dir: Option<PathBuf>,
     /// The command-line options it was started with (reused by `ccr restart`).
     pub options: StoredOptions,
+    /// The secret that opens its `/health/detailed` to the CLI (the file is the owner's
+    /// only: mode 0600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_token: Option<String>,
 }
 
 impl ServiceState {
     /// `http://127.0.0.1:3456`: where clients reach the service.
     pub fn base_url(&self) -> String {
         health::base_url(&self.listen)
+    }
+
+    /// Its `/health/detailed` report, opened with its control token (and the config's
+    /// `APIKEY` when the config loads, for a service that has no token).
+    pub fn fetch_health(&self) -> anyhow::Result<(HealthReport, serde_json::Value)> {
+        health::fetch(
+            &self.base_url(),
+            api_key_of(&self.config_source()).as_deref(),
+            self.control_token.as_deref(),
+        )
     }
 
     /// The config source it serves, as it was chosen (a default path that does not exist
@@ -198,7 +212,9 @@ pub fn start_foreground(args: &StartArgs, detached: bool) -> anyhow::Result<Exit
             port: args.port,
             plugins_dir: args.plugins_dir.as_deref().map(absolute),
         },
+        control_token: Some(new_control_token()),
     };
+    let control_token = state.control_token.clone();
     let state_file = paths.state_file.clone();
     let ready = Arc::new(AtomicBool::new(false));
     let ready_flag = ready.clone();
@@ -232,6 +248,7 @@ pub fn start_foreground(args: &StartArgs, detached: bool) -> anyhow::Result<Exit
         host: args.host.clone(),
         port: args.port,
         plugins_dir: args.plugins_dir.as_deref().map(absolute),
+        control_token,
     };
     let result = runtime.block_on(async {
         tokio::select! {
@@ -354,11 +371,34 @@ fn already_running(pid: u32, state: &Option<ServiceState>) -> String {
     }
 }
 
-/// Writes the state file atomically (temp file + rename).
+/// A fresh random control token (two v4 UUIDs: 244 random bits from the OS).
+fn new_control_token() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// Writes the state file atomically (temp file + rename), readable by its owner only (it
+/// holds the control token).
 fn write_state(path: &Path, state: &ServiceState) -> anyhow::Result<()> {
     let tmp = path.with_extension("json.tmp");
     let json = serde_json::to_vec_pretty(state)?;
-    fs::write(&tmp, json).with_context(|| format!("writing {}", tmp.display()))?;
+    let _ = fs::remove_file(&tmp);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::io::Write::write_all(&mut file, &json)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    drop(file);
     fs::rename(&tmp, path).with_context(|| format!("renaming {} into place", tmp.display()))?;
     Ok(())
 }
@@ -450,7 +490,7 @@ pub(crate) fn spawn_daemon(paths: &RuntimePaths, args: &StartArgs) -> anyhow::Re
             );
         }
         if let Some(state) = read_state(paths).filter(|s| s.pid == pid) {
-            if health::fetch(&state.base_url(), None).is_ok() {
+            if state.fetch_health().is_ok() {
                 return Ok(state);
             }
         }
@@ -665,11 +705,9 @@ fn api_key_of(source: &ConfigSource) -> Option<String> {
     config::load_from(source).ok().and_then(|c| c.api_key)
 }
 
-/// Where to reach the service: the running one's address, else the config's HOST/PORT.
-fn endpoint(paths: &RuntimePaths, flag: &ConfigFlag) -> (String, ConfigSource) {
-    if let Liveness::Running { state: Some(s), .. } = liveness(paths) {
-        return (s.base_url(), s.config_source());
-    }
+/// Where to reach a service that holds the pid file but wrote no state file (still
+/// starting, or CCR's own service): the config's HOST/PORT.
+fn endpoint(flag: &ConfigFlag) -> (String, ConfigSource) {
     let source = resolve_config(flag);
     let (host, port) = match config::load_from(&source) {
         Ok(c) => (c.bind_host().to_owned(), c.port),
@@ -681,39 +719,65 @@ fn endpoint(paths: &RuntimePaths, flag: &ConfigFlag) -> (String, ConfigSource) {
     )
 }
 
-/// `ccr status`: exit 0 if running and answering, 3 if not running, 4 if the process runs
-/// but `/health` does not answer.
-pub fn status(flag: &ConfigFlag) -> anyhow::Result<ExitCode> {
-    let paths = RuntimePaths::current();
-    let (pid, state) = match liveness(&paths) {
+/// The service the pid file names and its `/health/detailed`, as `ccr status` and
+/// `ccr health` both report it: `Err(exit code)` once the reason was printed (3: not
+/// running, 4: running but not answering).
+fn query_service(
+    paths: &RuntimePaths,
+    flag: &ConfigFlag,
+) -> Result<
+    (
+        u32,
+        String,
+        Option<ServiceState>,
+        HealthReport,
+        serde_json::Value,
+    ),
+    ExitCode,
+> {
+    let (pid, state) = match liveness(paths) {
         Liveness::NotRunning { stale } => {
             println!("ccr is not running");
             if let Some(pid) = stale {
-                clean_stale(&paths);
+                clean_stale(paths);
                 if pid > 0 {
                     println!("(removed a stale pid file left by process {pid})");
                 }
             }
-            return Ok(ExitCode::from(EXIT_NOT_RUNNING));
+            return Err(ExitCode::from(EXIT_NOT_RUNNING));
         }
         Liveness::Running { pid, state } => (pid, state),
     };
-    let (base, source) = match &state {
-        Some(s) => (s.base_url(), s.config_source()),
-        None => endpoint(&paths, flag),
+    let answer = match &state {
+        Some(s) => s.fetch_health().map(|r| (s.base_url(), r)),
+        None => {
+            let (base, source) = endpoint(flag);
+            health::fetch(&base, api_key_of(&source).as_deref(), None).map(|r| (base, r))
+        }
     };
-    let report = match health::fetch(&base, api_key_of(&source).as_deref()) {
-        Ok((report, _)) => report,
+    match answer {
+        Ok((base, (report, raw))) => Ok((pid, base, state, report, raw)),
         Err(err) => {
             println!("ccr is running (pid {pid}) but does not answer: {err:#}");
             if state.is_none() {
                 println!("(it may still be starting; try again in a moment)");
             }
-            return Ok(ExitCode::from(EXIT_UNKNOWN));
+            Err(ExitCode::from(EXIT_UNKNOWN))
         }
-    };
-    print_status(pid, &base, state.as_ref(), &report, &paths);
-    Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// `ccr status`: exit 0 if running and answering, 3 if not running, 4 if the process runs
+/// but `/health/detailed` does not answer.
+pub fn status(flag: &ConfigFlag) -> anyhow::Result<ExitCode> {
+    let paths = RuntimePaths::current();
+    match query_service(&paths, flag) {
+        Ok((pid, base, state, report, _)) => {
+            print_status(pid, &base, state.as_ref(), &report, &paths);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(code) => Ok(code),
+    }
 }
 
 fn print_status(
@@ -726,7 +790,13 @@ fn print_status(
     println!("ccr is running");
     println!("  pid:      {}", report.pid.unwrap_or(pid));
     println!("  version:  {}", report.version);
-    println!("  listen:   {base}");
+    if report.listen.is_empty() || health::base_url(&report.listen) == base {
+        println!("  listen:   {base}");
+    } else {
+        // The address really bound (0.0.0.0 is reachable from other machines), and where
+        // this machine reaches it.
+        println!("  listen:   {} (reach it at {base})", report.listen);
+    }
     if let Some(up) = report.uptime_secs {
         println!("  uptime:   {}", health::format_uptime(up));
     }
@@ -777,12 +847,15 @@ fn print_status(
     }
 }
 
-/// `ccr health`: the running service's `/health` JSON (exit 1 if it does not answer).
+/// `ccr health`: the running service's `/health/detailed` JSON, found the same way as
+/// `ccr status` (same exit codes).
 pub fn health(flag: &ConfigFlag) -> anyhow::Result<ExitCode> {
     let paths = RuntimePaths::current();
-    let (base, source) = endpoint(&paths, flag);
-    let (_, raw) = health::fetch(&base, api_key_of(&source).as_deref())
-        .context("the service is not reachable (start it with `ccr start --daemon`)")?;
-    println!("{}", serde_json::to_string_pretty(&raw)?);
-    Ok(ExitCode::SUCCESS)
+    match query_service(&paths, flag) {
+        Ok((.., raw)) => {
+            println!("{}", serde_json::to_string_pretty(&raw)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(code) => Ok(code),
+    }
 }

@@ -17,6 +17,7 @@ mod provider;
 mod reader;
 mod redact;
 mod router;
+mod syntax;
 pub mod watch;
 
 use std::collections::BTreeMap;
@@ -28,13 +29,14 @@ use serde_json::Value;
 pub use error::ConfigError;
 pub use interpolate::{interpolate_str, interpolate_value};
 pub use provider::{ProviderConfig, TransformerChain, TransformerUse};
-pub use redact::{is_secret_key, redact, REDACTED};
+pub use redact::{is_secret_key, quotable_line, redact, redact_text, REDACTED};
 pub use router::{
     FallbackConfig, ModelRef, RouterConfig, DEFAULT_LONG_CONTEXT_THRESHOLD, SCENARIOS,
 };
 pub use watch::{watch, ConfigWatcher};
 
 use reader::{join, Reader};
+use syntax::parse_json5;
 
 /// Default `HOST`.
 pub const DEFAULT_HOST: &str = "127.0.0.1";
@@ -48,8 +50,6 @@ pub const LOG_LEVELS: &[&str] = &["fatal", "error", "warn", "info", "debug", "tr
 pub const DEFAULT_API_TIMEOUT_MS: u64 = 600_000;
 /// The source path recorded for [`Config::embedded_default`].
 pub const EMBEDDED_SOURCE: &str = "<embedded default config>";
-/// Deepest `{`/`[` nesting accepted in a config file (real configs use fewer than 10).
-const MAX_NESTING: usize = 128;
 
 const EMBEDDED_DEFAULT: &str = include_str!("default.json5");
 
@@ -108,6 +108,16 @@ pub struct Config {
     /// `PING_INTERVAL_MS` (ours): silence on an upstream stream after which a `ping` event
     /// goes to the client. Default 10000.
     pub ping_interval_ms: u64,
+    /// `HEADER_READ_TIMEOUT_SECS` (ours): a client must send a whole request head within this
+    /// many seconds of connecting (or of its previous answer), else it is disconnected.
+    /// Default 10.
+    pub header_read_timeout_secs: u64,
+    /// `BODY_READ_TIMEOUT_SECS` (ours): a request body must arrive whole within this many
+    /// seconds, else the request gets 408. Default 60.
+    pub body_read_timeout_secs: u64,
+    /// `MAX_CONNECTIONS_PER_CLIENT` (ours): open connections one client address may hold;
+    /// 0 means no cap. Default 256.
+    pub max_connections_per_client: usize,
     /// The whole document after `$VAR` interpolation, unknown keys included (it may contain
     /// secrets: use [`Config::redacted`] to show it).
     pub raw: Value,
@@ -133,6 +143,9 @@ pub struct PluginLimits {
     pub timeout_ms: u64,
     /// `overrides`: per plugin name, limits that replace the defaults above.
     pub overrides: BTreeMap<String, PluginLimitOverride>,
+    /// `max_file_mb`: a plugin file larger than this (MiB, default 64) is rejected without
+    /// being read.
+    pub max_file_mb: u64,
 }
 
 /// Limits for one named plugin; unset fields use the [`PluginLimits`] defaults.
@@ -149,6 +162,14 @@ impl PluginLimits {
     pub const DEFAULT_MEMORY_MB: u64 = 64;
     /// Default `PLUGIN_LIMITS.timeout_ms`.
     pub const DEFAULT_TIMEOUT_MS: u64 = 2_000;
+    /// Default `PLUGIN_LIMITS.max_file_mb`: far above the largest real plugin (a
+    /// JavaScript component is ~12 MB).
+    pub const DEFAULT_MAX_FILE_MB: u64 = 64;
+
+    /// `max_file_mb` in bytes.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.max_file_mb.saturating_mul(1024 * 1024)
+    }
 
     /// The limits for plugin `name`: (memory in bytes, wall-clock timeout).
     pub fn for_plugin(&self, name: &str) -> (usize, Duration) {
@@ -166,6 +187,7 @@ impl Default for PluginLimits {
             memory_mb: Self::DEFAULT_MEMORY_MB,
             timeout_ms: Self::DEFAULT_TIMEOUT_MS,
             overrides: BTreeMap::new(),
+            max_file_mb: Self::DEFAULT_MAX_FILE_MB,
         }
     }
 }
@@ -376,9 +398,11 @@ pub fn parse(
     for key in ["PROXY_URL", "HTTPS_PROXY", "https_proxy", "httpsProxy"] {
         if let Some(u) = r.opt_string(key, top.get(key))? {
             if !u.contains("://") {
+                // Never echo it: `user:password@host` is a credential even without a scheme.
                 return Err(r.invalid(
                     key,
-                    format!("expected a proxy URL such as \"http://127.0.0.1:7890\", found {u:?}"),
+                    "expected a proxy URL with a scheme, such as \"http://127.0.0.1:7890\" or \
+                     \"http://user:password@proxy:8080\"",
                 ));
             }
             proxy_url = Some(u.trim().to_owned());
@@ -443,6 +467,19 @@ pub fn parse(
         },
     };
 
+    let header_read_timeout_secs = match top.get("HEADER_READ_TIMEOUT_SECS") {
+        None | Some(Value::Null) => DEFAULT_HEADER_READ_TIMEOUT_SECS,
+        Some(v) => positive(&r, "HEADER_READ_TIMEOUT_SECS", v)?,
+    };
+    let body_read_timeout_secs = match top.get("BODY_READ_TIMEOUT_SECS") {
+        None | Some(Value::Null) => DEFAULT_BODY_READ_TIMEOUT_SECS,
+        Some(v) => positive(&r, "BODY_READ_TIMEOUT_SECS", v)?,
+    };
+    let max_connections_per_client = match top.get("MAX_CONNECTIONS_PER_CLIENT") {
+        None | Some(Value::Null) => DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+        Some(v) => usize::try_from(r.uint("MAX_CONNECTIONS_PER_CLIENT", v)?).unwrap_or(usize::MAX),
+    };
+
     if api_key.is_none() && !is_loopback(&host) {
         r.warn(format!(
             "HOST is {host:?} but APIKEY is not set; listening on {DEFAULT_HOST} only (set APIKEY \
@@ -472,6 +509,9 @@ pub fn parse(
         plugin_limits,
         router_plugins,
         ping_interval_ms,
+        header_read_timeout_secs,
+        body_read_timeout_secs,
+        max_connections_per_client,
         raw: doc,
         warnings,
     })
@@ -480,6 +520,14 @@ pub fn parse(
 /// Default of `PING_INTERVAL_MS`: Claude Code gives up after 300 s of silence; Anthropic's
 /// own streams ping more often than this.
 pub const DEFAULT_PING_INTERVAL_MS: u64 = 10_000;
+
+/// Default of `HEADER_READ_TIMEOUT_SECS`: real clients send their headers in one packet.
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+/// Default of `BODY_READ_TIMEOUT_SECS`: a 32 MB body at 1 MB/s still arrives.
+pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 60;
+/// Default of `MAX_CONNECTIONS_PER_CLIENT`: one developer's Claude Code with subagents
+/// holds tens; a team behind one NAT address may need more.
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 256;
 
 /// Top-level keys we read or knowingly ignore; anything close to one of these but not equal
 /// is reported as a probable typo.
@@ -510,6 +558,9 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "PLUGIN_LIMITS",
     "ROUTER_PLUGINS",
     "PING_INTERVAL_MS",
+    "HEADER_READ_TIMEOUT_SECS",
+    "BODY_READ_TIMEOUT_SECS",
+    "MAX_CONNECTIONS_PER_CLIENT",
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
     "OPENAI_MODEL",
@@ -660,13 +711,20 @@ fn read_js_transformers(r: &mut Reader<'_>, v: &Value) -> Result<Vec<JsTransform
 fn read_plugin_limits(r: &mut Reader<'_>, v: &Value) -> Result<PluginLimits, ConfigError> {
     const KEY: &str = "PLUGIN_LIMITS";
     let obj = r.object(KEY, v)?;
-    r.warn_typos(KEY, obj, &["memory_mb", "timeout_ms", "overrides"]);
+    r.warn_typos(
+        KEY,
+        obj,
+        &["memory_mb", "timeout_ms", "overrides", "max_file_mb"],
+    );
     let mut limits = PluginLimits::default();
     if let Some(v) = obj.get("memory_mb").filter(|v| !v.is_null()) {
         limits.memory_mb = positive(r, &join(KEY, "memory_mb"), v)?;
     }
     if let Some(v) = obj.get("timeout_ms").filter(|v| !v.is_null()) {
         limits.timeout_ms = positive(r, &join(KEY, "timeout_ms"), v)?;
+    }
+    if let Some(v) = obj.get("max_file_mb").filter(|v| !v.is_null()) {
+        limits.max_file_mb = positive(r, &join(KEY, "max_file_mb"), v)?;
     }
     if let Some(v) = obj.get("overrides").filter(|v| !v.is_null()) {
         let okey = join(KEY, "overrides");
@@ -705,133 +763,6 @@ fn read_name_list(r: &Reader<'_>, key: &str, v: &Value) -> Result<Vec<String>, C
         }
     }
     Ok(out)
-}
-
-/// Parses JSON5 text into a document, turning every failure (including a pathological
-/// nesting depth, which would overflow the parser's stack) into [`ConfigError::Syntax`].
-fn parse_json5(text: &str, source: &Path) -> Result<Value, ConfigError> {
-    let syntax = |line, column, message: String| ConfigError::Syntax {
-        path: source.to_path_buf(),
-        line,
-        column,
-        message,
-    };
-    if let Some((line, column)) = find_excessive_nesting(text, MAX_NESTING) {
-        return Err(syntax(
-            Some(line),
-            Some(column),
-            format!("nesting deeper than {MAX_NESTING} levels"),
-        ));
-    }
-    if text.trim().is_empty() {
-        return Err(syntax(
-            None,
-            None,
-            "the file is empty; expected an object {...}".into(),
-        ));
-    }
-    // json5 should never panic, but a config error must not take the proxy down if it does.
-    let parsed = std::panic::catch_unwind(|| json5::from_str::<Value>(text))
-        .map_err(|_| syntax(None, None, "the JSON5 parser failed on this input".into()))?;
-    parsed.map_err(|e| {
-        let json5::Error::Message { msg, location } = e;
-        let mut message = tidy_parser_message(&msg);
-        if let Some(l) = &location {
-            // Quote the offending line: pest's wording alone ("expected identifier") is
-            // hard to act on. Not if it may hold a secret: errors get logged.
-            if let Some(src) = text.lines().nth(l.line.saturating_sub(1)) {
-                let src = src.trim();
-                if !src.is_empty() && !is_secret_key(src) {
-                    let mut shown: String = src.chars().take(80).collect();
-                    if shown.len() < src.len() {
-                        shown.push('…');
-                    }
-                    message.push_str(&format!(" in `{shown}`"));
-                }
-            }
-        }
-        syntax(
-            location.as_ref().map(|l| l.line),
-            location.as_ref().map(|l| l.column),
-            message,
-        )
-    })
-}
-
-/// pest renders errors as a multi-line snippet ending in `= expected ...`; keep that line.
-fn tidy_parser_message(msg: &str) -> String {
-    msg.lines()
-        .rev()
-        .find_map(|l| l.trim_start().strip_prefix("= "))
-        .unwrap_or_else(|| msg.lines().next().unwrap_or(msg))
-        .trim()
-        .to_owned()
-}
-
-/// The (line, column) of the first `{`/`[` nested deeper than `max`, skipping strings and
-/// comments.
-fn find_excessive_nesting(text: &str, max: usize) -> Option<(usize, usize)> {
-    let mut depth = 0usize;
-    let (mut line, mut col) = (1usize, 0usize);
-    let mut chars = text.chars().peekable();
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    while let Some(c) = chars.next() {
-        if c == '\n' {
-            line += 1;
-            col = 0;
-        } else {
-            col += 1;
-        }
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
-        match c {
-            '"' | '\'' => quote = Some(c),
-            '/' if chars.peek() == Some(&'/') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        line += 1;
-                        col = 0;
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                col += 1;
-                let mut prev = ' ';
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        line += 1;
-                        col = 0;
-                    } else {
-                        col += 1;
-                    }
-                    if prev == '*' && c == '/' {
-                        break;
-                    }
-                    prev = c;
-                }
-            }
-            '{' | '[' => {
-                depth += 1;
-                if depth > max {
-                    return Some((line, col));
-                }
-            }
-            '}' | ']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
 }
 
 #[cfg(test)]

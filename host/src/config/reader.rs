@@ -26,11 +26,13 @@ impl<'a> Reader<'a> {
     }
 
     /// An [`ConfigError::Invalid`] for `key`.
+    /// URL credentials in the message are redacted (messages quote values, and errors reach
+    /// the log and `ccr status`).
     pub fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             path: self.file.to_path_buf(),
             key: key.to_owned(),
-            message: message.into(),
+            message: super::redact_text(&message.into()),
         }
     }
 

@@ -48,17 +48,70 @@ pub fn is_secret_key(key: &str) -> bool {
     .any(|w| k.contains(w))
 }
 
-/// `scheme://user:pw@host/...` → `scheme://***@host/...`; other strings unchanged.
+/// `scheme://user:pw@host/...?key=s` → `scheme://***@host/...?key=***`; other strings
+/// unchanged.
 fn redact_url_userinfo(s: &str) -> String {
-    let Some(idx) = s.find("://") else {
+    if !s.contains("://") {
         return s.to_owned();
-    };
-    let rest = &s[idx + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}://{REDACTED}{}", &s[..idx], &rest[at..]),
-        None => s.to_owned(),
     }
+    redact_text(s)
+}
+
+/// Every URL in free text (an error message, a quoted config line) with its `user:pw@` part
+/// and the values of secret-looking query parameters (`?key=`, `&token=`) replaced by
+/// [`REDACTED`]. Text without `://` is returned as is.
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(idx) = rest.find("://") {
+        let (before, after) = rest.split_at(idx + 3);
+        out.push_str(before);
+        // The URL runs to the next character that cannot be part of one in a config line.
+        let end = after
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ',' | ')' | ']' | '}')
+            })
+            .unwrap_or(after.len());
+        out.push_str(&redact_url_tail(&after[..end]));
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The part of a URL after `scheme://`, redacted.
+fn redact_url_tail(url: &str) -> String {
+    let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+    let (authority, path) = url.split_at(authority_end);
+    let authority = match authority.rfind('@') {
+        Some(at) => format!("{REDACTED}{}", &authority[at..]),
+        None => authority.to_owned(),
+    };
+    let Some(q) = path.find('?') else {
+        return authority + path;
+    };
+    let (path, query) = path.split_at(q + 1);
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) if is_secret_key(name) && !value.is_empty() => {
+                format!("{name}={REDACTED}")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{authority}{path}{}", query.join("&"))
+}
+
+/// A config source line that is safe to quote in an error message (errors reach the log,
+/// `ccr status` and `/health/detailed`), or `None` when it must not be quoted at all: the
+/// line, or the line before it (`"api_key":` on one line, its value on the next), names a
+/// secret-looking key. URLs in a quoted line have their credentials redacted.
+pub fn quotable_line(line: &str, previous: Option<&str>) -> Option<String> {
+    if is_secret_key(line) || previous.is_some_and(is_secret_key) {
+        return None;
+    }
+    Some(redact_text(line))
 }
 
 #[cfg(test)]
@@ -106,5 +159,33 @@ mod tests {
         assert_eq!(redact_url_userinfo("http://h/x@y"), "http://h/x@y");
         assert_eq!(redact_url_userinfo("no url"), "no url");
         assert_eq!(redact_url_userinfo("socks5://u@h"), "socks5://***@h");
+        assert_eq!(
+            redact_url_userinfo("https://g/v1?alt=sse&key=AIza123"),
+            "https://g/v1?alt=sse&key=***"
+        );
+    }
+
+    #[test]
+    fn urls_in_text_lose_their_credentials() {
+        let line = r#"PROXY_URL: "http://bob:hunter2@proxy:8080", x: 'https://a:b@h/p' ,"#;
+        let shown = redact_text(line);
+        assert_eq!(
+            shown,
+            r#"PROXY_URL: "http://***@proxy:8080", x: 'https://***@h/p' ,"#
+        );
+        assert_eq!(redact_text("no url here"), "no url here");
+    }
+
+    #[test]
+    fn lines_near_a_secret_key_are_never_quoted() {
+        assert_eq!(quotable_line(r#""api_key": "sk-1" x"#, None), None);
+        assert_eq!(
+            quotable_line(r#""sk-live-123" oops"#, Some(r#""api_key":"#)),
+            None
+        );
+        assert_eq!(
+            quotable_line(r#""api_base_url": "https://u:p@h/v1" !"#, Some("{")).as_deref(),
+            Some(r#""api_base_url": "https://***@h/v1" !"#)
+        );
     }
 }

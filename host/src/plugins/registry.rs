@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -129,6 +130,8 @@ pub struct PluginRegistry {
     /// Plugin files outside the folder (the config's `CUSTOM_ROUTER_PATH` when it names a
     /// `.wasm`), loaded and reported like folder files.
     extra_files: Mutex<Vec<PathBuf>>,
+    /// Files larger than this are rejected unread (`PLUGIN_LIMITS.max_file_mb`).
+    max_file_bytes: AtomicU64,
     current: ArcSwap<PluginSet>,
 }
 
@@ -145,6 +148,17 @@ impl PluginRegistry {
     /// Load the bundled plugins and everything in `dir` (blocking: compiles; call from a
     /// blocking context). Folder files that fail are recorded, never fatal.
     pub fn new(engine: Arc<PluginEngine>, dir: Option<PathBuf>, limits: LimitsFn) -> Self {
+        let max = crate::config::PluginLimits::default().max_file_bytes();
+        Self::with_max_file_bytes(engine, dir, limits, max)
+    }
+
+    /// [`PluginRegistry::new`] with a cap on plugin file size other than the default.
+    pub fn with_max_file_bytes(
+        engine: Arc<PluginEngine>,
+        dir: Option<PathBuf>,
+        limits: LimitsFn,
+        max_file_bytes: u64,
+    ) -> Self {
         let mut bundled = Vec::new();
         let mut bundled_failures = Vec::new();
         for (crate_name, bytes) in bundled_wasm() {
@@ -170,6 +184,7 @@ impl PluginRegistry {
             bundled_failures,
             folder: Mutex::new(FolderState::default()),
             extra_files: Mutex::new(Vec::new()),
+            max_file_bytes: AtomicU64::new(max_file_bytes),
             current: ArcSwap::from_pointee(PluginSet::default()),
         };
         registry.rescan();
@@ -183,6 +198,11 @@ impl PluginRegistry {
             *self.extra_files.lock() = files;
             self.rescan();
         }
+    }
+
+    /// Change the file-size cap (after a config reload); files already loaded stay.
+    pub fn set_max_file_bytes(&self, max: u64) {
+        self.max_file_bytes.store(max, Ordering::Relaxed);
     }
 
     /// The plugin folder, if one is configured.
@@ -232,11 +252,13 @@ impl PluginRegistry {
         folder.entries.retain(|path, _| files.contains(path));
         folder.failures.retain(|path, _| files.contains(path));
         for path in &files {
-            let bytes = match std::fs::read(path) {
+            let max = self.max_file_bytes.load(Ordering::Relaxed);
+            let bytes = match read_plugin_file(path, max) {
                 Ok(bytes) => bytes,
                 Err(err) => {
                     let kept = matches!(folder.entries.get(path), Some(FolderEntry::Loaded(_)));
-                    record_failure(&mut folder, path, format!("cannot read: {err}"), kept);
+                    tracing::error!(file = %path.display(), previous_kept = kept, "plugin rejected: {err}");
+                    record_failure(&mut folder, path, err, kept);
                     continue;
                 }
             };
@@ -421,10 +443,76 @@ pub fn list_wasm_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Whether `path` looks like a plugin file (a non-hidden `*.wasm`).
+/// Whether `path` looks like a plugin file: a non-hidden `*.wasm` that is not a folder.
+/// FIFOs, devices and broken or looping symlinks count, so that [`read_plugin_file`]
+/// reports them instead of the file silently not loading.
 pub fn is_plugin_file(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    !name.starts_with('.') && name.ends_with(".wasm") && path.is_file()
+    !name.starts_with('.') && name.ends_with(".wasm") && !path.is_dir()
+}
+
+/// Read a plugin file of at most `max` bytes. Only regular files (a symlink to one is fine)
+/// are read: the type and size are checked on the opened file before reading (a FIFO is
+/// opened non-blocking, so it cannot stall the reload thread), and the read stops past `max`
+/// even if the file grows meanwhile. A sparse 64 GB file costs nothing.
+pub fn read_plugin_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options
+        .open(path)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "not a regular file ({}); a plugin must be a .wasm file",
+            file_kind(&meta.file_type())
+        ));
+    }
+    let too_big = |size: u64| {
+        format!(
+            "the file is {} MB, over the {} MB limit for plugin files (PLUGIN_LIMITS.max_file_mb)",
+            size.div_ceil(1024 * 1024),
+            max / (1024 * 1024)
+        )
+    };
+    if meta.len() > max {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
 }
 
 fn now() -> u64 {

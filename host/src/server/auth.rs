@@ -16,51 +16,95 @@ use subtle::ConstantTimeEq;
 use super::error::ProxyError;
 use crate::state::AppState;
 
+/// The header `ccr status` sends its control token in.
+pub const CONTROL_TOKEN_HEADER: &str = "x-ccr-control-token";
+
 /// Middleware enforcing the rules above.
 pub async fn require_key(
     State(state): State<Arc<AppState>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let live = state.live.load();
-    let port = state
-        .listen
-        .get()
-        .map(|a| a.port())
-        .unwrap_or(live.config.port);
-    let verdict = check(request.headers(), live.config.api_key.as_deref(), port);
-    drop(live);
-    match verdict {
+    match check_state(&state, request.headers()) {
         Ok(()) => next.run(request).await,
         Err(err) => err.into_response(),
     }
 }
 
-/// Decide whether a request with `headers` may pass.
+/// [`require_key`], or the service's control token in [`CONTROL_TOKEN_HEADER`] (how
+/// `ccr status` reads `/health/detailed` even when the config on disk is broken).
+pub async fn require_key_or_control_token(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let token_ok = match (
+        &state.control_token,
+        request.headers().get(CONTROL_TOKEN_HEADER),
+    ) {
+        (Some(expected), Some(presented)) => {
+            bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
+        }
+        _ => false,
+    };
+    if token_ok {
+        return next.run(request).await;
+    }
+    require_key(State(state), request, next).await
+}
+
+fn check_state(state: &AppState, headers: &HeaderMap) -> Result<(), ProxyError> {
+    let live = state.live.load();
+    let listen = state.listen.get();
+    // Reloads refuse to drop the key of a non-loopback listener; this holds even if one
+    // ever did.
+    if let (Some(addr), None) = (listen, &live.config.api_key) {
+        if !addr.ip().is_loopback() {
+            return Err(ProxyError::Authentication(format!(
+                "ccr listens on {addr} without an APIKEY; every request is refused until the \
+                 config has one"
+            )));
+        }
+    }
+    let port = listen.map(|a| a.port()).unwrap_or(live.config.port);
+    check(headers, live.config.api_key.as_deref(), port)
+}
+
+/// Decide whether a request with `headers` may pass. With a key configured, the request
+/// passes when either header carries it: `x-api-key`, or `Authorization: Bearer` (Claude
+/// Code sends `ANTHROPIC_AUTH_TOKEN` there, maybe beside a stale `ANTHROPIC_API_KEY`).
 pub fn check(headers: &HeaderMap, api_key: Option<&str>, port: u16) -> Result<(), ProxyError> {
     let Some(expected) = api_key else {
         return check_origin(headers, port);
     };
-    let presented = headers
-        .get("x-api-key")
+    let x_api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    let bearer = headers
+        .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .or_else(|| {
-            headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .map(|v| {
-                    v.strip_prefix("Bearer ")
-                        .or_else(|| v.strip_prefix("bearer "))
-                        .unwrap_or(v)
-                })
-        })
-        .map(str::trim);
-    match presented {
-        None | Some("") => Err(ProxyError::Authentication(
+        .map(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+                .unwrap_or(v)
+        });
+    let presented: Vec<&str> = [x_api_key, bearer]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .collect();
+    if presented.is_empty() {
+        return Err(ProxyError::Authentication(
             "APIKEY is missing: send it in the x-api-key header or as Authorization: Bearer".into(),
-        )),
-        Some(key) if bool::from(key.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
-        Some(_) => Err(ProxyError::Authentication("Invalid API key".into())),
+        ));
+    }
+    // Compare every presented key (no early exit on the first) in constant time.
+    let valid = presented.iter().fold(0u8, |acc, key| {
+        acc | key.as_bytes().ct_eq(expected.as_bytes()).unwrap_u8()
+    });
+    if valid == 1 {
+        Ok(())
+    } else {
+        Err(ProxyError::Authentication("Invalid API key".into()))
     }
 }
 
@@ -101,6 +145,19 @@ mod tests {
         assert_eq!(missing.status(), 401);
         let wrong = check(&headers(&[("x-api-key", "nope")]), Some("s3"), 1).unwrap_err();
         assert_eq!(wrong.to_string(), "Invalid API key");
+    }
+
+    #[test]
+    fn either_header_may_carry_the_valid_key() {
+        // Claude Code with ANTHROPIC_AUTH_TOKEN=<key> and a stale ANTHROPIC_API_KEY.
+        let stale_x = headers(&[("x-api-key", "stale"), ("authorization", "Bearer s3")]);
+        assert!(check(&stale_x, Some("s3"), 1).is_ok());
+        let stale_bearer = headers(&[("x-api-key", "s3"), ("authorization", "Bearer stale")]);
+        assert!(check(&stale_bearer, Some("s3"), 1).is_ok());
+        let both_wrong = headers(&[("x-api-key", "a"), ("authorization", "Bearer b")]);
+        assert_eq!(check(&both_wrong, Some("s3"), 1).unwrap_err().status(), 401);
+        let empty_x = headers(&[("x-api-key", " "), ("authorization", "Bearer s3")]);
+        assert!(check(&empty_x, Some("s3"), 1).is_ok());
     }
 
     #[test]

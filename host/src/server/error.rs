@@ -24,9 +24,16 @@ pub enum ProxyError {
     /// Unknown path or provider (404 `not_found_error`).
     #[error("{0}")]
     NotFound(String),
+    /// A known path with the wrong method (405 `invalid_request_error`; the router adds
+    /// the `Allow` header).
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// The body is over the size limit (413 `request_too_large`).
     #[error("{0}")]
     TooLarge(String),
+    /// The client did not send its request in time (408 `timeout_error`).
+    #[error("{0}")]
+    ClientTimeout(String),
     /// No route could be chosen for the request.
     #[error(transparent)]
     Route(#[from] RouteError),
@@ -48,6 +55,15 @@ pub enum ProxyError {
     /// The upstream could not be reached or broke the connection (502 `api_error`).
     #[error("{0}")]
     UpstreamUnreachable(String),
+    /// Nothing accepts connections at the upstream's address, or its name does not resolve
+    /// (502 `api_error`, `x-should-retry: false`: the client retrying the same request
+    /// within seconds will not start the server). A `fallback` entry is still tried.
+    #[error("{0}")]
+    UpstreamDown(String),
+    /// The provider is set up so that no request can succeed: no provider plugin, or a
+    /// plugin that builds an invalid URL or header (500 `api_error`, `x-should-retry: false`).
+    #[error("{0}")]
+    Misconfigured(String),
     /// The upstream did not answer in time (504 `timeout_error`).
     #[error("{0}")]
     Timeout(String),
@@ -64,7 +80,9 @@ impl ProxyError {
             ProxyError::Authentication(_) => StatusCode::UNAUTHORIZED,
             ProxyError::Permission(_) => StatusCode::FORBIDDEN,
             ProxyError::NotFound(_) => StatusCode::NOT_FOUND,
+            ProxyError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ProxyError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::ClientTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ProxyError::Route(RouteError::UnknownProvider { .. }) => StatusCode::NOT_FOUND,
             ProxyError::Route(_) => StatusCode::BAD_REQUEST,
             ProxyError::Plugin(PluginCallError::Returned { error, .. }) => match error {
@@ -78,9 +96,13 @@ impl ProxyError {
             ProxyError::Upstream { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
             }
-            ProxyError::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
+            ProxyError::UpstreamUnreachable(_) | ProxyError::UpstreamDown(_) => {
+                StatusCode::BAD_GATEWAY
+            }
             ProxyError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            ProxyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ProxyError::Internal(_) | ProxyError::Misconfigured(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -88,7 +110,9 @@ impl ProxyError {
     pub fn error_type(&self) -> &str {
         match self {
             ProxyError::Route(RouteError::UnknownProvider { .. }) => "not_found_error",
-            ProxyError::InvalidRequest(_) | ProxyError::Route(_) => "invalid_request_error",
+            ProxyError::InvalidRequest(_)
+            | ProxyError::MethodNotAllowed(_)
+            | ProxyError::Route(_) => "invalid_request_error",
             ProxyError::Authentication(_) => "authentication_error",
             ProxyError::Permission(_) => "permission_error",
             ProxyError::NotFound(_) => "not_found_error",
@@ -100,8 +124,11 @@ impl ProxyError {
             },
             ProxyError::Plugin(_) => "api_error",
             ProxyError::Upstream { error_type, .. } => error_type,
-            ProxyError::UpstreamUnreachable(_) | ProxyError::Internal(_) => "api_error",
-            ProxyError::Timeout(_) => "timeout_error",
+            ProxyError::UpstreamUnreachable(_)
+            | ProxyError::UpstreamDown(_)
+            | ProxyError::Misconfigured(_)
+            | ProxyError::Internal(_) => "api_error",
+            ProxyError::Timeout(_) | ProxyError::ClientTimeout(_) => "timeout_error",
         }
     }
 
@@ -125,7 +152,9 @@ impl ProxyError {
                 error: PluginError::Upstream(e),
                 ..
             }) => e.status == 429 || e.status >= 500 || e.status == 401 || e.status == 402,
-            ProxyError::UpstreamUnreachable(_) | ProxyError::Timeout(_) => true,
+            ProxyError::UpstreamUnreachable(_)
+            | ProxyError::UpstreamDown(_)
+            | ProxyError::Timeout(_) => true,
             _ => false,
         }
     }
@@ -163,10 +192,17 @@ impl IntoResponse for ProxyError {
                 response.headers_mut().insert("retry-after", v);
             }
         }
-        // Tell Anthropic SDKs (and so Claude Code) not to retry what cannot succeed.
-        if status.is_client_error()
-            && status != StatusCode::TOO_MANY_REQUESTS
-            && status != StatusCode::REQUEST_TIMEOUT
+        // Tell Anthropic SDKs (and so Claude Code) not to retry what cannot succeed: 4xx
+        // (but 408/429) and the 5xx that only a person can fix. Claude Code otherwise
+        // retries ten times over minutes, silently.
+        let permanent = matches!(
+            self,
+            ProxyError::UpstreamDown(_) | ProxyError::Misconfigured(_)
+        );
+        if permanent
+            || (status.is_client_error()
+                && status != StatusCode::TOO_MANY_REQUESTS
+                && status != StatusCode::REQUEST_TIMEOUT)
         {
             response
                 .headers_mut()

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod listener;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +36,9 @@ pub struct ServeOptions {
     pub port: Option<u16>,
     /// Overrides `PLUGINS_DIR`.
     pub plugins_dir: Option<PathBuf>,
+    /// The secret that opens `/health/detailed` to `ccr status` (see
+    /// [`AppState::control_token`]).
+    pub control_token: Option<String>,
 }
 
 /// The axum router for `state`.
@@ -47,10 +51,17 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             auth::require_key,
         ));
+    let operator = Router::new()
+        .route("/health/detailed", get(health_detailed))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key_or_control_token,
+        ));
     Router::new()
         .route("/", get(root).head(root))
         .route("/health", get(health).head(health))
         .merge(protected)
+        .merge(operator)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(add_request_id))
@@ -77,7 +88,8 @@ async fn count_tokens(
     State(state): State<Arc<AppState>>,
     body: Body,
 ) -> Result<Response, ProxyError> {
-    let raw = request::read_body(body).await?;
+    let timeout = state.live.load().body_read_timeout;
+    let raw = request::read_body(body, timeout).await?;
     let req = request::parse(&raw, RequestKind::CountTokens)?;
     let input_tokens = state.tokens.count_request(&req.json);
     Ok(Json(json!({ "input_tokens": input_tokens })).into_response())
@@ -90,11 +102,17 @@ async fn root() -> Json<Value> {
     Json(json!({ "message": "LLMs API", "version": env!("CARGO_PKG_VERSION") }))
 }
 
-async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
+/// Liveness only: anyone who can reach the port may ask, so it says nothing else (paths,
+/// plugins and counters are in `/health/detailed`, behind the key).
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn health_detailed(State(state): State<Arc<AppState>>) -> Json<Value> {
     Json(health_json(&state))
 }
 
-/// The `/health` document (also what `ccr status` shows).
+/// The `/health/detailed` document (also what `ccr status` shows).
 pub fn health_json(state: &AppState) -> Value {
     let live = state.live.load();
     let plugins = state.plugins.statuses();
@@ -146,7 +164,10 @@ async fn models(State(state): State<Arc<AppState>>) -> Json<Value> {
 }
 
 async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ProxyError {
-    ProxyError::NotFound(format!("{method} is not supported on {}", uri.path()))
+    ProxyError::MethodNotAllowed(format!(
+        "method {method} is not allowed on {} (see the Allow header)",
+        uri.path()
+    ))
 }
 
 async fn not_found(uri: axum::http::Uri) -> ProxyError {
@@ -173,20 +194,23 @@ pub async fn serve(
         .clone()
         .unwrap_or_else(|| config.effective_plugins_dir());
     let host = config.bind_host().to_string();
-    if host != config.host {
+    // A HOST from the file was already warned about while loading; not one from `--host`.
+    if host != config.host && opts.host.is_some() {
         tracing::warn!(
-            "HOST {} ignored: without an APIKEY the proxy only listens on 127.0.0.1",
+            "--host {} ignored: without an APIKEY the proxy only listens on 127.0.0.1",
             config.host
         );
     }
     let port = config.port;
     let live = Live::new(config)?;
     let limits = live.limits_fn();
+    let max_file_bytes = live.config.plugin_limits.max_file_bytes();
     let custom_router: Vec<PathBuf> = live.config.custom_router_wasm().into_iter().collect();
     let cache_dir = crate::plugins::runtime::default_cache_dir();
     let registry = tokio::task::spawn_blocking(move || -> anyhow::Result<PluginRegistry> {
         let engine = Arc::new(PluginEngine::new(Some(cache_dir))?);
-        let registry = PluginRegistry::new(engine, Some(plugins_dir), limits);
+        let registry =
+            PluginRegistry::with_max_file_bytes(engine, Some(plugins_dir), limits, max_file_bytes);
         registry.set_extra_files(custom_router);
         Ok(registry)
     })
@@ -199,7 +223,10 @@ pub async fn serve(
         tracing::error!(file = %failure.path.display(), "plugin rejected: {}", failure.error);
     }
 
-    let state = Arc::new(AppState::new(live, opts.config.clone(), registry.clone()));
+    let mut state = AppState::new(live, opts.config.clone(), registry.clone());
+    state.control_token = opts.control_token.clone();
+    let state = Arc::new(state);
+    state.warn_chain_problems();
 
     let _plugin_watcher =
         crate::plugins::reload::watch(registry.clone()).context("watching the plugin folder")?;
@@ -228,17 +255,8 @@ pub async fn serve(
         opts.config.path().display()
     );
     on_ready(addr);
-    let app = router(state);
-    // Streams are many small writes: without TCP_NODELAY, Nagle's algorithm and the client's
-    // delayed ACKs hold each one back for ~40 ms.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {err}");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let app = router(state.clone());
+    listener::serve(listener, app, state, shutdown_signal()).await;
     tracing::info!("ccr stopped");
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! upstream response and so cancels the upstream call.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -92,6 +93,8 @@ fn with_estimated_input(data: &[u8], estimate: u32) -> Option<Vec<u8>> {
     serde_json::to_vec(&v).ok()
 }
 
+type Sender = mpsc::Sender<Result<Bytes, Infallible>>;
+
 /// Start relaying and return the SSE response (headers go out at once).
 pub fn respond(
     job: StreamJob,
@@ -99,11 +102,85 @@ pub fn respond(
     translator: StreamTranslatorInstance,
     transformers: Vec<ActiveTransformer>,
 ) -> Response {
-    // A small buffer: back-pressure from a slow client reaches the upstream read.
-    let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(16);
+    let (tx, response) = sse_response();
     tokio::spawn(relay(job, upstream, translator, transformers, tx));
+    response
+}
+
+/// The upstream has been silent for a whole ping interval before its answer's head: start
+/// the client's stream now, ping it while `opening` (the upstream head, its status check
+/// and the stream translator) completes, then relay as [`respond`] does. A failure from
+/// here on is an `event: error` (the client already has its 200).
+pub fn respond_when_open<F>(
+    job: StreamJob,
+    opening: F,
+    transformers: Vec<ActiveTransformer>,
+) -> Response
+where
+    F: Future<Output = Result<(reqwest::Response, StreamTranslatorInstance), ProxyError>>
+        + Send
+        + 'static,
+{
+    let (tx, response) = sse_response();
+    tokio::spawn(async move {
+        match ping_until(&job, opening, &tx).await {
+            Some(Ok((upstream, translator))) => {
+                relay(job, upstream, translator, transformers, tx).await
+            }
+            Some(Err(err)) => {
+                let _ = tx.send(Ok(Bytes::from(error_event(&err)))).await;
+                tracing::warn!(route = %job.route.label, "stream ended with an error: {err}");
+                job.finish(err.status().as_u16(), &StreamUsage::default());
+            }
+            None => job.finish(499, &StreamUsage::default()),
+        }
+    });
+    response
+}
+
+/// Await `opening`, sending a ping now and every interval; `None` if the client left.
+async fn ping_until<T>(
+    job: &StreamJob,
+    opening: impl Future<Output = T>,
+    tx: &Sender,
+) -> Option<T> {
+    tokio::pin!(opening);
+    let mut ping = tokio::time::interval(job.ping_interval);
+    loop {
+        tokio::select! {
+            done = &mut opening => return Some(done),
+            _ = ping.tick() => {
+                if tx.send(Ok(Bytes::from_static(PING))).await.is_err() {
+                    return None;
+                }
+            }
+            _ = tx.closed() => return None,
+        }
+    }
+}
+
+impl StreamJob {
+    /// Record the finished stream (metrics, session usage, the log line).
+    fn finish(&self, status: u16, usage: &StreamUsage) {
+        finish_request(
+            &self.state,
+            &self.route,
+            self.session.as_deref(),
+            self.started,
+            status,
+            &usage.usage,
+            usage.stop_reason.as_deref(),
+            true,
+        );
+    }
+}
+
+/// A `200 text/event-stream` response and the channel that feeds its body. The buffer is
+/// small: back-pressure from a slow client reaches the upstream read.
+fn sse_response() -> (Sender, Response) {
+    let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(16);
     let body = Body::from_stream(tokio_stream_from(rx));
-    (
+    let response = (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "text/event-stream"),
@@ -112,7 +189,8 @@ pub fn respond(
         ],
         body,
     )
-        .into_response()
+        .into_response();
+    (tx, response)
 }
 
 fn tokio_stream_from(
@@ -135,7 +213,7 @@ struct Relay {
     estimated_input_tokens: u32,
     translator: StreamTranslatorInstance,
     transformers: Vec<ActiveTransformer>,
-    tx: mpsc::Sender<Result<Bytes, Infallible>>,
+    tx: Sender,
     usage: StreamUsage,
     out: Vec<u8>,
 }
@@ -205,7 +283,7 @@ async fn relay(
     upstream: reqwest::Response,
     translator: StreamTranslatorInstance,
     transformers: Vec<ActiveTransformer>,
-    tx: mpsc::Sender<Result<Bytes, Infallible>>,
+    tx: Sender,
 ) {
     let mut relay = Relay {
         estimated_input_tokens: job.estimated_input_tokens,
@@ -233,16 +311,7 @@ async fn relay(
     } else {
         status
     };
-    finish_request(
-        &job.state,
-        &job.route,
-        job.session.as_deref(),
-        job.started,
-        status,
-        &relay.usage.usage,
-        relay.usage.stop_reason.as_deref(),
-        true,
-    );
+    job.finish(status, &relay.usage);
 }
 
 async fn pump(job: &StreamJob, upstream: reqwest::Response, relay: &mut Relay) -> End {

@@ -4,6 +4,8 @@
 
 pub mod framing;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,6 +21,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A whole (non-streamed) upstream answer may not exceed this.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// An upstream call under way: resolves to the response head.
+pub type PendingResponse =
+    Pin<Box<dyn Future<Output = Result<reqwest::Response, ProxyError>> + Send + 'static>>;
 
 /// The HTTP client for upstream calls.
 #[derive(Clone, Debug)]
@@ -60,48 +66,72 @@ impl UpstreamClient {
         self.timeout
     }
 
-    /// Send `req` and wait for the response head (bounded by the timeout). The body is moved
-    /// out of `req` (no copy of a 100 KB body per request).
-    pub async fn send(&self, req: &mut UpstreamRequest) -> Result<reqwest::Response, ProxyError> {
-        let method = reqwest::Method::from_bytes(req.head.method.as_bytes()).map_err(|_| {
-            ProxyError::Internal(format!(
-                "provider built an invalid method {:?}",
-                req.head.method
+    /// Send `req` for `provider` and wait for the response head (bounded by the timeout).
+    /// The body is moved out of `req` (no copy of a 100 KB body per request).
+    pub async fn send(
+        &self,
+        req: &mut UpstreamRequest,
+        provider: &str,
+    ) -> Result<reqwest::Response, ProxyError> {
+        self.request(req, provider)?.await
+    }
+
+    /// [`UpstreamClient::send`] as a future that owns everything it needs, so a stream can
+    /// keep waiting for the head after the client's answer has started (pings go out
+    /// meanwhile). Errors in what the plugin built are reported at once.
+    pub fn request(
+        &self,
+        req: &mut UpstreamRequest,
+        provider: &str,
+    ) -> Result<PendingResponse, ProxyError> {
+        let misconfigured = |what: String| {
+            ProxyError::Misconfigured(format!(
+                "provider '{provider}': its plugin built {what}; check the provider's \
+                 api_base_url and transformer options"
             ))
-        })?;
-        let url = reqwest::Url::parse(&req.head.url).map_err(|e| {
-            ProxyError::Internal(format!(
-                "provider built an invalid URL {:?}: {e}",
-                req.head.url
-            ))
-        })?;
+        };
+        let method = reqwest::Method::from_bytes(req.head.method.as_bytes())
+            .map_err(|_| misconfigured(format!("an invalid method {:?}", req.head.method)))?;
+        let url = reqwest::Url::parse(&req.head.url)
+            .map_err(|e| misconfigured(format!("an invalid URL {:?} ({e})", req.head.url)))?;
         let mut headers = HeaderMap::with_capacity(req.head.headers.len());
         for (name, value) in &req.head.headers {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                ProxyError::Internal(format!("invalid upstream header name {name:?}"))
-            })?;
-            let value = HeaderValue::from_str(value).map_err(|_| {
-                ProxyError::Internal(format!("invalid value for upstream header {name}"))
-            })?;
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| misconfigured(format!("an invalid header name {name:?}")))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| misconfigured(format!("an invalid value for header {name}")))?;
             headers.append(name, value);
         }
-        let host = url.host_str().unwrap_or("").to_string();
+        let address = match (url.host_str(), url.port_or_known_default()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            _ => req.head.url.clone(),
+        };
         let fut = self
             .http
             .request(method, url)
             .headers(headers)
             .body(std::mem::take(&mut req.body))
             .send();
-        match tokio::time::timeout(self.timeout, fut).await {
-            Err(_) => Err(ProxyError::Timeout(format!(
-                "upstream {host} did not answer within {} ms",
-                self.timeout.as_millis()
-            ))),
-            Ok(Err(err)) => Err(ProxyError::UpstreamUnreachable(describe_send_error(
-                &host, &err,
-            ))),
-            Ok(Ok(response)) => Ok(response),
-        }
+        let timeout = self.timeout;
+        let provider = provider.to_owned();
+        Ok(Box::pin(async move {
+            match tokio::time::timeout(timeout, fut).await {
+                Err(_) => Err(ProxyError::Timeout(format!(
+                    "provider '{provider}': upstream {address} did not answer within {} ms \
+                     (API_TIMEOUT_MS)",
+                    timeout.as_millis()
+                ))),
+                Ok(Err(err)) if err.is_connect() => Err(ProxyError::UpstreamDown(describe_down(
+                    &provider, &address, &err,
+                ))),
+                Ok(Err(err)) => Err(ProxyError::UpstreamUnreachable(format!(
+                    "provider '{provider}': {}",
+                    describe_send_error(&address, &err)
+                ))),
+                Ok(Ok(response)) => Ok(response),
+            }
+        }))
     }
 
     /// Read a whole response body, bounded in size and by the idle timeout.
@@ -134,6 +164,30 @@ impl UpstreamClient {
             }
         }
         Ok(Bytes::from(body))
+    }
+}
+
+/// "no Ollama at 127.0.0.1:11434 (connection refused): is it running? ...": what failed,
+/// the innermost cause, and what to check.
+fn describe_down(provider: &str, address: &str, err: &reqwest::Error) -> String {
+    let mut cause = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    let cause = cause.to_lowercase();
+    let ollama = provider.to_ascii_lowercase().contains("ollama") || address.ends_with(":11434");
+    if ollama {
+        format!(
+            "no Ollama at {address} for provider '{provider}' ({cause}): is it running? Start \
+             it with `ollama serve`, or point the provider's api_base_url at where it runs"
+        )
+    } else {
+        format!(
+            "cannot connect to provider '{provider}' at {address} ({cause}): is the server \
+             running, and is the provider's api_base_url right?"
+        )
     }
 }
 

@@ -521,11 +521,13 @@ const TOOL_RESULT_JOIN: &str = "\n";
 
 fn build<'b>(req: &'b Request<'b>, model: &'b str, opts: &Options) -> Result<OaRequest<'b>, Error> {
     let mut messages = Vec::with_capacity(req.messages.len() + 1);
-
+    // The top-level system prompt and every `role: "system"` message, folded into one
+    // leading system message: Claude Code sends a system message (the Agent tool's agent
+    // types) after the user's turn, and a conversation that ends on a system message makes
+    // models answer it instead of the user (strict chat templates reject it outright).
+    let mut system_texts = Vec::new();
     if let Some(system) = &req.system {
-        if let Some(text) = system_text(system, Path::Field("system"))? {
-            messages.push(OaMessage::new("system", OaContent::Text(text)));
-        }
+        system_texts.extend(system_text(system, Path::Field("system"))?);
     }
 
     let send_reasoning = opts.reasoning_content != Some(false);
@@ -533,11 +535,7 @@ fn build<'b>(req: &'b Request<'b>, model: &'b str, opts: &Options) -> Result<OaR
         match msg.role.as_str() {
             "user" => user_message(&msg.content, i, &mut messages)?,
             "assistant" => messages.push(assistant_message(&msg.content, i, send_reasoning)?),
-            "system" => {
-                if let Some(text) = system_text(&msg.content, Path::Content(i))? {
-                    messages.push(OaMessage::new("system", OaContent::Text(text)));
-                }
-            }
+            "system" => system_texts.extend(system_text(&msg.content, Path::Content(i))?),
             other => {
                 return Err(Error::InvalidRequest(format!(
                     "`messages[{i}].role`: unknown role {other:?} (expected \
@@ -545,6 +543,10 @@ fn build<'b>(req: &'b Request<'b>, model: &'b str, opts: &Options) -> Result<OaR
                 )))
             }
         }
+    }
+
+    if let Some(text) = join(system_texts, SYSTEM_JOIN) {
+        messages.insert(0, OaMessage::new("system", OaContent::Text(text)));
     }
 
     let tools = tools(req.tools.as_deref().unwrap_or_default())?;

@@ -13,6 +13,10 @@
 //! - `GET /health`: `{"status":"ok"}` (handy when the mock binary stands in for a process).
 //! - anything else: 404 with an OpenAI error body.
 //!
+//! Chat requests are checked as strict chat templates check them: a `system` message
+//! anywhere but first, or a conversation whose last message is not a `user` or `tool`
+//! message, gets 400 `invalid_request_error` (whatever the model name).
+//!
 //! Every request, whatever its path, is recorded ([`MockUpstream::requests`]) before it is
 //! answered.
 //!

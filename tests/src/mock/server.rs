@@ -226,6 +226,12 @@ async fn chat_completion(state: &State, body: Value) -> Result<Response<Body>, H
             ),
         ));
     }
+    if let Some(message) = conversation_error(&body) {
+        return Ok(json_response(
+            StatusCode::BAD_REQUEST,
+            &openai::error_body(&message, "invalid_request_error", Value::Null),
+        ));
+    }
     let model = body["model"].as_str().unwrap_or("text").to_string();
     let plan = Plan::from_model(&model);
     let stream = body["stream"] == Value::Bool(true);
@@ -380,6 +386,28 @@ fn tools_answer() -> Answer {
 
 /// A tool call to `Bash` unless the conversation already has its result (a `tool` message
 /// after the last assistant message), then a text quoting that result.
+/// What a strict chat template (Qwen's, Llama's) refuses, as a model server answers it: a
+/// system message anywhere but first, or a conversation that does not end with a user or
+/// tool turn (the model would answer nothing the user asked).
+fn conversation_error(body: &Value) -> Option<String> {
+    let messages = body["messages"].as_array()?;
+    if let Some(i) = messages.iter().skip(1).position(|m| m["role"] == "system") {
+        return Some(format!(
+            "System message must be at the beginning (messages[{}] is a system message).",
+            i + 1
+        ));
+    }
+    match messages.last().and_then(|m| m["role"].as_str()) {
+        None | Some("user" | "tool") => None,
+        Some(role) => Some(format!(
+            "The conversation must end with a user or tool message; the last one is {role:?}."
+        )),
+    }
+}
+
+/// A model answering the conversation's last turn: the messages after the last assistant
+/// message. Tool results there get an answer that quotes them; otherwise (a new request
+/// from the user) the model calls Bash.
 fn bash_tool_answer(body: &Value) -> Answer {
     let empty = Vec::new();
     let messages = body["messages"].as_array().unwrap_or(&empty);

@@ -93,11 +93,9 @@ pub async fn get(proxy: &Proxy, path: &str, headers: &[(&str, &str)]) -> Answer 
     collect(response).await
 }
 
-/// `GET /health` as JSON.
+/// `GET /health/detailed` as JSON (with the config's key).
 pub async fn health(proxy: &Proxy) -> Value {
-    let answer = get(proxy, "/health", &[]).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    answer.json()
+    proxy.health().await
 }
 
 /// A streaming `POST /v1/messages`: status, headers and the parsed events.

@@ -151,7 +151,7 @@ fn claude_code_shaped_request() {
     let expected = json!({
         "model": "gpt-test",
         "messages": [
-            {"role": "system", "content": "You are Claude Code, Anthropic's official CLI for Claude.\n\n\nYou are an interactive CLI tool.\nUse \"tools\"."},
+            {"role": "system", "content": "You are Claude Code, Anthropic's official CLI for Claude.\n\n\nYou are an interactive CLI tool.\nUse \"tools\".\n\nMid-conversation note."},
             {"role": "user", "content": [
                 {"type": "text", "text": "<system-reminder>ctx</system-reminder>"},
                 {"type": "text", "text": "list the files"}
@@ -167,7 +167,6 @@ fn claude_code_shaped_request() {
                 {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
                 {"type": "text", "text": "<system-reminder>todo list empty</system-reminder>"}
             ]},
-            {"role": "system", "content": "Mid-conversation note."},
             {"role": "assistant", "content": null, "tool_calls": [
                 {"id": "call_3", "type": "function", "function": {"name": "Bash", "arguments": "{}"}}
             ]},
@@ -188,6 +187,37 @@ fn claude_code_shaped_request() {
     });
     assert_eq!(out, expected);
     assert_no_anthropic_keys(&out, "$");
+}
+
+#[test]
+fn system_messages_fold_into_the_leading_system_prompt() {
+    // Claude Code 2.1 sends the Agent tool's list of agent types as a system message after
+    // the user's turn: upstream, the conversation must still end with the user's turn.
+    let out = translate(&json!({
+        "system": "Be brief.",
+        "messages": [
+            {"role": "user", "content": "run ls"},
+            {"role": "system", "content": [{"type": "text", "text": "Agent types: general-purpose"}]}
+        ]
+    }));
+    assert_eq!(
+        out["messages"],
+        json!([
+            {"role": "system", "content": "Be brief.\n\nAgent types: general-purpose"},
+            {"role": "user", "content": "run ls"}
+        ])
+    );
+    // Without a top-level system prompt the system message still leads.
+    let out = translate(&json!({
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "system", "content": "Note."}
+        ]
+    }));
+    assert_eq!(
+        out["messages"],
+        json!([{"role": "system", "content": "Note."}, {"role": "user", "content": "hi"}])
+    );
 }
 
 #[test]
