@@ -497,3 +497,43 @@ fn ccr_code_runs_claude_through_the_running_service() {
         run.elapsed
     );
 }
+
+/// Nothing listens where the provider points (the embedded default's Ollama, not started):
+/// the proxy's 502 says so with `x-should-retry: false`, so the real Claude Code prints the
+/// reason after one request instead of retrying silently for minutes.
+#[test]
+fn claude_code_reports_an_unreachable_upstream_without_retrying() {
+    let Some(claude) = claude_bin("claude_code_reports_an_unreachable_upstream_without_retrying")
+    else {
+        return;
+    };
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let proxy = Proxy::start(ProxyOptions::new(serde_json::json!({
+        "Providers": [{"name": "ollama",
+            "api_base_url": format!("http://127.0.0.1:{port}/v1/chat/completions"),
+            "api_key": "ollama", "models": ["qwen2.5-coder:latest"]}],
+        "Router": {"default": "ollama,qwen2.5-coder:latest"},
+    })));
+    let sandbox = Sandbox::new();
+    let run = run_claude(&claude, &proxy, &sandbox, "hi", &[]);
+    let context = format!("{}\n{}", run.describe(), proxy.logs());
+    assert!(!run.status.success(), "claude should fail\n{context}");
+    let printed = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        printed.contains(&format!("no Ollama at 127.0.0.1:{port}")),
+        "claude prints the proxy's reason\n{context}"
+    );
+    let attempts = proxy
+        .logs()
+        .lines()
+        .filter(|l| l.contains("request failed") && l.contains("qwen2.5-coder"))
+        .count();
+    // Claude Code retries a retryable 5xx ten times; without retries it sends its main
+    // request (and at most one side request) once.
+    assert!(
+        (1..=2).contains(&attempts),
+        "Claude Code sent {attempts} requests: it retried\n{context}"
+    );
+}

@@ -110,7 +110,15 @@ async fn config_hot_reload_applies_good_configs_and_keeps_serving_through_bad_on
     )
     .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
-    assert!(health(&proxy).await["config_error"].is_null());
+    // The detail is behind the new key too.
+    let detailed = get(
+        &proxy,
+        "/health/detailed",
+        &[("x-api-key", "now-locked-3e1b")],
+    )
+    .await;
+    assert_eq!(detailed.status, 200, "{}", detailed.text);
+    assert!(detailed.json()["config_error"].is_null());
 }
 
 /// Lines of the proxy's output that record a finished `/v1/messages` request.
@@ -284,7 +292,24 @@ async fn the_log_file_has_the_same_lines_and_no_secrets() {
     assert!(!text.contains("APIKEY\":"), "{text}");
 }
 
-/// A rejected config is reported on `/health` (which needs no key) and in the log; the
+/// Puts `good` back (and waits until it serves), then writes `broken` and returns the
+/// reload error the proxy reports for it.
+async fn break_config(proxy: &Proxy, good: &Value, broken: &str, what: &str) -> String {
+    proxy.write_config(good);
+    eventually("the good config back", || async {
+        health(proxy).await["config_error"].is_null().then_some(())
+    })
+    .await;
+    proxy.write_config_text(broken);
+    eventually(&format!("config_error for {what}"), || async {
+        health(proxy).await["config_error"]
+            .as_str()
+            .map(str::to_string)
+    })
+    .await
+}
+
+/// A rejected config is reported on `/health/detailed` and in the log; the
 /// report must not echo the secrets written next to (or as) the mistake.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_errors_never_echo_secrets() {
@@ -319,19 +344,7 @@ async fn config_errors_never_echo_secrets() {
     ];
     let mut leaks = Vec::new();
     for (what, text, secret) in &cases {
-        // Reset to the good config, then break it.
-        proxy.write_config(&good);
-        eventually("the good config back", || async {
-            health(&proxy).await["config_error"].is_null().then_some(())
-        })
-        .await;
-        proxy.write_config_text(text);
-        let error = eventually(&format!("config_error for {what}"), || async {
-            health(&proxy).await["config_error"]
-                .as_str()
-                .map(str::to_string)
-        })
-        .await;
+        let error = break_config(&proxy, &good, text, what).await;
         if error.contains(secret) {
             leaks.push(format!("/health config_error, {what}: {error}"));
         }
@@ -489,16 +502,12 @@ async fn broken_lines_holding_secrets_are_not_quoted_anywhere() {
     let cases = [
         (
             "PROXY_URL with user:password@ on a broken line",
-            format!(
-                "{{\n  \"APIKEY\": \"k-lines-3\",\n  \"HOST\": \"0.0.0.0\",\n  \"PROXY_URL\": \"http://bob:hunter2-proxy@proxy:8080\" oops\n}}\n"
-            ),
+            "{\n  \"APIKEY\": \"k-lines-3\",\n  \"HOST\": \"0.0.0.0\",\n  \"PROXY_URL\": \"http://bob:hunter2-proxy@proxy:8080\" oops\n}\n".to_string(),
             "hunter2-proxy",
         ),
         (
             "an api_base_url with credentials on a broken line",
-            format!(
-                "{{\n  \"APIKEY\": \"k-lines-3\",\n  \"HOST\": \"0.0.0.0\",\n  \"Providers\": [{{\n    \"name\": \"mock\",\n    \"api_base_url\": \"http://alice:pw-in-url-7@127.0.0.1:9/v1\" \"models\": [\"text\"]\n  }}]\n}}\n"
-            ),
+            "{\n  \"APIKEY\": \"k-lines-3\",\n  \"HOST\": \"0.0.0.0\",\n  \"Providers\": [{\n    \"name\": \"mock\",\n    \"api_base_url\": \"http://alice:pw-in-url-7@127.0.0.1:9/v1\" \"models\": [\"text\"]\n  }]\n}\n".to_string(),
             "pw-in-url-7",
         ),
         (
@@ -510,18 +519,7 @@ async fn broken_lines_holding_secrets_are_not_quoted_anywhere() {
         ),
     ];
     for (what, text, secret) in &cases {
-        proxy.write_config(&good);
-        eventually("the good config back", || async {
-            health(&proxy).await["config_error"].is_null().then_some(())
-        })
-        .await;
-        proxy.write_config_text(text);
-        let error = eventually(&format!("config_error for {what}"), || async {
-            health(&proxy).await["config_error"]
-                .as_str()
-                .map(str::to_string)
-        })
-        .await;
+        let error = break_config(&proxy, &good, text, what).await;
         assert!(error.contains("invalid JSON5"), "{what}: {error}");
         assert!(
             !error.contains(secret),
@@ -554,4 +552,35 @@ async fn broken_lines_holding_secrets_are_not_quoted_anywhere() {
         "{}",
         detailed.text
     );
+}
+
+/// The foreground log written to a file (stderr is not a terminal) has no colour codes, and
+/// `HOST: 0.0.0.0` without a key is warned about once, saying what really happens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreground_log_is_plain_text_and_warns_once() {
+    let mock = MockUpstream::start();
+    let mut config = fixtures::mock_provider_config(&mock, "text");
+    config["HOST"] = json!("0.0.0.0");
+    let mut options = ProxyOptions::new(config);
+    // An empty NO_COLOR means "not set" (no-color.org): only the terminal check is left.
+    options.env.push(("NO_COLOR".into(), String::new()));
+    let proxy = Proxy::start(options);
+    assert_eq!(post(&proxy, &request("mock,text", false)).await.status, 200);
+    let stderr = proxy.stderr();
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour codes in a log file:\n{stderr:?}"
+    );
+    let warnings = stderr
+        .lines()
+        .filter(|l| l.contains("APIKEY is not set") || l.contains("only listens on 127.0.0.1"))
+        .count();
+    assert_eq!(
+        warnings, 1,
+        "one warning about HOST without a key:\n{stderr}"
+    );
+    assert!(health(&proxy).await["listen"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
 }

@@ -263,25 +263,8 @@ async fn broken_files_never_replace_a_working_plugin() {
     // ...and the working plugin overwritten with the wrong world.
     replace_atomically(&plugin, &wrong);
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let errors = loop {
-        let h = proxy.health().await;
-        let errors = h["plugin_errors"].as_array().cloned().unwrap_or_default();
-        if errors.len() >= 3 {
-            break errors;
-        }
-        assert!(Instant::now() < deadline, "errors never reported: {h}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let find = |file: &str| {
-        errors
-            .iter()
-            .find(|e| e["path"].as_str().is_some_and(|p| p.ends_with(file)))
-            .unwrap_or_else(|| panic!("no error for {file}: {errors:?}"))["error"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let errors = wait_for_plugin_errors(&proxy, 3).await;
+    let find = |file: &str| plugin_error(&errors, file);
     let corrupt = find("corrupt.wasm");
     assert!(
         corrupt.contains("not a valid WebAssembly component"),
@@ -347,25 +330,8 @@ async fn huge_and_special_plugin_files_are_refused_unread() {
     assert!(made.success(), "mkfifo");
     std::os::unix::fs::symlink("loop.wasm", dir.path().join("loop.wasm")).unwrap();
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let errors = loop {
-        let h = proxy.health().await;
-        let errors = h["plugin_errors"].as_array().cloned().unwrap_or_default();
-        if errors.len() >= 3 {
-            break errors;
-        }
-        assert!(Instant::now() < deadline, "errors never reported: {h}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let error_of = |file: &str| {
-        errors
-            .iter()
-            .find(|e| e["path"].as_str().is_some_and(|p| p.ends_with(file)))
-            .unwrap_or_else(|| panic!("no error for {file}: {errors:?}"))["error"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let errors = wait_for_plugin_errors(&proxy, 3).await;
+    let error_of = |file: &str| plugin_error(&errors, file);
     let huge = error_of("huge.wasm");
     assert!(
         huge.contains("2048 MB")
@@ -379,4 +345,29 @@ async fn huge_and_special_plugin_files_are_refused_unread() {
     let (status, body) = post(&proxy, "tagged,echo").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(echoed_max_tokens(&body), Some(1002));
+}
+
+/// `/health/detailed`'s `plugin_errors` once at least `count` are reported (30 s at most).
+async fn wait_for_plugin_errors(proxy: &Proxy, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let h = proxy.health().await;
+        let errors = h["plugin_errors"].as_array().cloned().unwrap_or_default();
+        if errors.len() >= count {
+            return errors;
+        }
+        assert!(Instant::now() < deadline, "errors never reported: {h}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The reported load error of the plugin file whose path ends with `file`.
+fn plugin_error(errors: &[Value], file: &str) -> String {
+    errors
+        .iter()
+        .find(|e| e["path"].as_str().is_some_and(|p| p.ends_with(file)))
+        .unwrap_or_else(|| panic!("no error for {file}: {errors:?}"))["error"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }

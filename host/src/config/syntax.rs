@@ -162,50 +162,63 @@ fn skip_blank(mut s: &str) -> &str {
     }
 }
 
-/// The innermost `{` or `[` still open at the end of `s`, skipping strings and comments.
+/// The innermost `{` or `[` still open at the end of `s`.
 fn enclosing_bracket(s: &str) -> Option<char> {
     let mut stack = Vec::new();
-    let mut chars = s.chars().peekable();
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    while let Some(c) = chars.next() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
-        match c {
-            '"' | '\'' => quote = Some(c),
-            '/' if chars.peek() == Some(&'/') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut prev = ' ';
-                for c in chars.by_ref() {
-                    if prev == '*' && c == '/' {
-                        break;
-                    }
-                    prev = c;
-                }
-            }
-            '{' | '[' => stack.push(c),
-            '}' | ']' => {
-                stack.pop();
-            }
-            _ => {}
+    for (_, c) in brackets(s) {
+        if matches!(c, '{' | '[') {
+            stack.push(c);
+        } else {
+            stack.pop();
         }
     }
     stack.pop()
+}
+
+/// The brackets (`{`, `[`, `}`, `]`) of JSON5 text outside strings and comments, with their
+/// byte offsets.
+fn brackets(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let mut chars = text.char_indices().peekable();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    std::iter::from_fn(move || {
+        while let Some((i, c)) = chars.next() {
+            if let Some(q) = quote {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+                continue;
+            }
+            let next = chars.peek().map(|(_, c)| *c);
+            match c {
+                '"' | '\'' => quote = Some(c),
+                '/' if next == Some('/') => {
+                    for (_, c) in chars.by_ref() {
+                        if c == '\n' {
+                            break;
+                        }
+                    }
+                }
+                '/' if next == Some('*') => {
+                    chars.next();
+                    let mut prev = ' ';
+                    for (_, c) in chars.by_ref() {
+                        if prev == '*' && c == '/' {
+                            break;
+                        }
+                        prev = c;
+                    }
+                }
+                '{' | '[' | '}' | ']' => return Some((i, c)),
+                _ => {}
+            }
+        }
+        None
+    })
 }
 
 /// pest renders errors as a multi-line snippet ending in `= expected ...`; keep that line.
@@ -222,63 +235,14 @@ fn tidy_parser_message(msg: &str) -> String {
 /// comments.
 fn find_excessive_nesting(text: &str, max: usize) -> Option<(usize, usize)> {
     let mut depth = 0usize;
-    let (mut line, mut col) = (1usize, 0usize);
-    let mut chars = text.chars().peekable();
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    while let Some(c) = chars.next() {
-        if c == '\n' {
-            line += 1;
-            col = 0;
+    for (offset, c) in brackets(text) {
+        if matches!(c, '{' | '[') {
+            depth += 1;
+            if depth > max {
+                return Some(line_col(text, offset));
+            }
         } else {
-            col += 1;
-        }
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
-        match c {
-            '"' | '\'' => quote = Some(c),
-            '/' if chars.peek() == Some(&'/') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        line += 1;
-                        col = 0;
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                col += 1;
-                let mut prev = ' ';
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        line += 1;
-                        col = 0;
-                    } else {
-                        col += 1;
-                    }
-                    if prev == '*' && c == '/' {
-                        break;
-                    }
-                    prev = c;
-                }
-            }
-            '{' | '[' => {
-                depth += 1;
-                if depth > max {
-                    return Some((line, col));
-                }
-            }
-            '}' | ']' => depth = depth.saturating_sub(1),
-            _ => {}
+            depth = depth.saturating_sub(1);
         }
     }
     None
