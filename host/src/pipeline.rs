@@ -279,7 +279,7 @@ fn resolve_chain(
             Some(p) if p.info.kind == PluginKind::Transformer => {
                 transformers.push((p.clone(), options))
             }
-            _ => state.warn_once(&format!("chain:{}", used.name), || {
+            _ => state.warn_once(&chain_warning_key(&provider.name, &used.name), || {
                 chain_entry_problem(&provider.name, &used.name, found.map(|p| &**p))
                     .unwrap_or_default()
             }),
@@ -325,8 +325,13 @@ fn chain_entry_problem(
     }
 }
 
+/// The `warn_once` key of a chain entry's warning: once per provider and name.
+pub fn chain_warning_key(provider: &str, name: &str) -> String {
+    format!("chain:{provider}:{name}")
+}
+
 /// Every transformer chain entry of `config` that no plugin of `plugins` provides, as
-/// (entry name, one sentence), for `ccr config validate` and the log at start and reload: a
+/// (its [`chain_warning_key`], one sentence), for `ccr config validate` and the log at start and reload: a
 /// provider whose chain names a missing plugin would otherwise pass validation and only
 /// misbehave at request time.
 pub fn chain_warnings(
@@ -339,8 +344,9 @@ pub fn chain_warnings(
         for used in provider.transformer.chain.iter().chain(per_model) {
             let found = plugins.get_ignore_case(&used.name).map(|p| &**p);
             if let Some(problem) = chain_entry_problem(&provider.name, &used.name, found) {
-                if !out.iter().any(|(_, p)| *p == problem) {
-                    out.push((used.name.clone(), problem));
+                let key = chain_warning_key(&provider.name, &used.name);
+                if !out.iter().any(|(k, _)| *k == key) {
+                    out.push((key, problem));
                 }
             }
         }

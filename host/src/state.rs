@@ -182,10 +182,10 @@ impl AppState {
     /// provides.
     pub fn warn_chain_problems(&self) {
         let live = self.live.load();
-        for (name, sentence) in
+        for (key, sentence) in
             crate::pipeline::chain_warnings(&live.config, &self.plugins.snapshot())
         {
-            self.warn_once(&format!("chain:{name}"), || sentence);
+            self.warn_once(&key, || sentence);
         }
     }
 

@@ -75,9 +75,13 @@ impl ServiceState {
     /// Its `/health/detailed` report, opened with its control token (and the config's
     /// `APIKEY` when the config loads, for a service that has no token).
     pub fn fetch_health(&self) -> anyhow::Result<(HealthReport, serde_json::Value)> {
+        let api_key = match &self.control_token {
+            Some(_) => None,
+            None => api_key_of(&self.config_source()),
+        };
         health::fetch(
             &self.base_url(),
-            api_key_of(&self.config_source()).as_deref(),
+            api_key.as_deref(),
             self.control_token.as_deref(),
         )
     }
@@ -719,22 +723,21 @@ fn endpoint(flag: &ConfigFlag) -> (String, ConfigSource) {
     )
 }
 
+/// A running service and what its `/health/detailed` said.
+struct Queried {
+    pid: u32,
+    /// Where this machine reaches it.
+    base: String,
+    /// Its state file, once written.
+    state: Option<ServiceState>,
+    report: HealthReport,
+    raw: serde_json::Value,
+}
+
 /// The service the pid file names and its `/health/detailed`, as `ccr status` and
 /// `ccr health` both report it: `Err(exit code)` once the reason was printed (3: not
 /// running, 4: running but not answering).
-fn query_service(
-    paths: &RuntimePaths,
-    flag: &ConfigFlag,
-) -> Result<
-    (
-        u32,
-        String,
-        Option<ServiceState>,
-        HealthReport,
-        serde_json::Value,
-    ),
-    ExitCode,
-> {
+fn query_service(paths: &RuntimePaths, flag: &ConfigFlag) -> Result<Queried, ExitCode> {
     let (pid, state) = match liveness(paths) {
         Liveness::NotRunning { stale } => {
             println!("ccr is not running");
@@ -756,7 +759,13 @@ fn query_service(
         }
     };
     match answer {
-        Ok((base, (report, raw))) => Ok((pid, base, state, report, raw)),
+        Ok((base, (report, raw))) => Ok(Queried {
+            pid,
+            base,
+            state,
+            report,
+            raw,
+        }),
         Err(err) => {
             println!("ccr is running (pid {pid}) but does not answer: {err:#}");
             if state.is_none() {
@@ -772,8 +781,8 @@ fn query_service(
 pub fn status(flag: &ConfigFlag) -> anyhow::Result<ExitCode> {
     let paths = RuntimePaths::current();
     match query_service(&paths, flag) {
-        Ok((pid, base, state, report, _)) => {
-            print_status(pid, &base, state.as_ref(), &report, &paths);
+        Ok(q) => {
+            print_status(q.pid, &q.base, q.state.as_ref(), &q.report, &paths);
             Ok(ExitCode::SUCCESS)
         }
         Err(code) => Ok(code),
@@ -852,8 +861,8 @@ fn print_status(
 pub fn health(flag: &ConfigFlag) -> anyhow::Result<ExitCode> {
     let paths = RuntimePaths::current();
     match query_service(&paths, flag) {
-        Ok((.., raw)) => {
-            println!("{}", serde_json::to_string_pretty(&raw)?);
+        Ok(q) => {
+            println!("{}", serde_json::to_string_pretty(&q.raw)?);
             Ok(ExitCode::SUCCESS)
         }
         Err(code) => Ok(code),

@@ -86,19 +86,14 @@ pub fn check(headers: &HeaderMap, api_key: Option<&str>, port: u16) -> Result<()
                 .or_else(|| v.strip_prefix("bearer "))
                 .unwrap_or(v)
         });
-    let presented: Vec<&str> = [x_api_key, bearer]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .collect();
-    if presented.is_empty() {
+    let presented = [x_api_key, bearer].map(|k| k.map(str::trim).filter(|k| !k.is_empty()));
+    if presented.iter().all(Option::is_none) {
         return Err(ProxyError::Authentication(
             "APIKEY is missing: send it in the x-api-key header or as Authorization: Bearer".into(),
         ));
     }
     // Compare every presented key (no early exit on the first) in constant time.
-    let valid = presented.iter().fold(0u8, |acc, key| {
+    let valid = presented.iter().flatten().fold(0u8, |acc, key| {
         acc | key.as_bytes().ct_eq(expected.as_bytes()).unwrap_u8()
     });
     if valid == 1 {

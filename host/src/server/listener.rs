@@ -26,7 +26,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use parking_lot::Mutex;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::error::error_body;
@@ -154,11 +154,16 @@ async fn refuse_over_cap(mut tcp: TcpStream, max: usize) {
          content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
-    let write = async {
+    let answer = async {
         tcp.write_all(response.as_bytes()).await?;
-        tcp.shutdown().await
+        tcp.shutdown().await?;
+        // Read what the client sent until it closes: closing with unread data would reset
+        // the connection, and the client might lose the answer.
+        let mut sink = [0u8; 4096];
+        while tcp.read(&mut sink).await? > 0 {}
+        Ok::<(), io::Error>(())
     };
-    let _ = tokio::time::timeout(Duration::from_secs(5), write).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), answer).await;
 }
 
 /// An I/O wrapper that gives hyper's automatic error answers (sent when a request head
