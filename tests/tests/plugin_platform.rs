@@ -152,13 +152,7 @@ async fn hot_reload_under_load_drops_nothing() {
     let plugin = dir.path().join("tag.wasm");
     std::fs::write(&plugin, &v1).unwrap();
     let mock = MockUpstream::start();
-    let mut options = ProxyOptions::new(json!({
-        "LOG": false,
-        "Providers": [provider(&mock, "tagged", Some("fixture-tag"))],
-        "Router": { "default": "tagged,echo" },
-    }));
-    options.plugins_dir = Some(dir.path().to_path_buf());
-    let proxy = Proxy::start(options);
+    let proxy = start_tagged(&mock, dir.path());
     let (status, body) = post(&proxy, "tagged,echo").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(echoed_max_tokens(&body), Some(1001));
@@ -249,13 +243,7 @@ async fn broken_files_never_replace_a_working_plugin() {
     let plugin = dir.path().join("tag.wasm");
     std::fs::write(&plugin, &good).unwrap();
     let mock = MockUpstream::start();
-    let mut options = ProxyOptions::new(json!({
-        "LOG": false,
-        "Providers": [provider(&mock, "tagged", Some("fixture-tag"))],
-        "Router": { "default": "tagged,echo" },
-    }));
-    options.plugins_dir = Some(dir.path().to_path_buf());
-    let proxy = Proxy::start(options);
+    let proxy = start_tagged(&mock, dir.path());
 
     // A corrupt file and a component of the wrong world, both new...
     std::fs::write(dir.path().join("corrupt.wasm"), b"\0asm\x0d\0\x01\0garbage").unwrap();
@@ -311,13 +299,7 @@ async fn huge_and_special_plugin_files_are_refused_unread() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tag.wasm"), &good).unwrap();
     let mock = MockUpstream::start();
-    let mut options = ProxyOptions::new(json!({
-        "LOG": false,
-        "Providers": [provider(&mock, "tagged", Some("fixture-tag"))],
-        "Router": { "default": "tagged,echo" },
-    }));
-    options.plugins_dir = Some(dir.path().to_path_buf());
-    let proxy = Proxy::start(options);
+    let proxy = start_tagged(&mock, dir.path());
 
     let huge = std::fs::File::create(dir.path().join("huge.wasm")).unwrap();
     huge.set_len(2 << 30).unwrap();
@@ -370,4 +352,16 @@ fn plugin_error(errors: &[Value], file: &str) -> String {
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// A proxy whose provider `tagged` runs the `fixture-tag` transformer from plugin folder
+/// `dir`, with `tagged,echo` as the default route.
+fn start_tagged(mock: &MockUpstream, dir: &Path) -> Proxy {
+    let mut options = ProxyOptions::new(json!({
+        "LOG": false,
+        "Providers": [provider(mock, "tagged", Some("fixture-tag"))],
+        "Router": { "default": "tagged,echo" },
+    }));
+    options.plugins_dir = Some(dir.to_path_buf());
+    Proxy::start(options)
 }
