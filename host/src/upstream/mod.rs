@@ -66,19 +66,11 @@ impl UpstreamClient {
         self.timeout
     }
 
-    /// Send `req` for `provider` and wait for the response head (bounded by the timeout).
-    /// The body is moved out of `req` (no copy of a 100 KB body per request).
-    pub async fn send(
-        &self,
-        req: &mut UpstreamRequest,
-        provider: &str,
-    ) -> Result<reqwest::Response, ProxyError> {
-        self.request(req, provider)?.await
-    }
-
-    /// [`UpstreamClient::send`] as a future that owns everything it needs, so a stream can
-    /// keep waiting for the head after the client's answer has started (pings go out
-    /// meanwhile). Errors in what the plugin built are reported at once.
+    /// Start sending `req` for `provider`: a future that resolves to the response head
+    /// (bounded by the timeout) and owns everything it needs, so a stream can keep waiting
+    /// for the head after the client's answer has started (pings go out meanwhile). The
+    /// body is moved out of `req` (no copy of a 100 KB body per request). Errors in what the
+    /// plugin built are reported at once.
     pub fn request(
         &self,
         req: &mut UpstreamRequest,
