@@ -342,19 +342,11 @@ pub fn build(dir: Option<PathBuf>, offline: bool) -> anyhow::Result<ExitCode> {
         }
         ProjectLang::Rust => build_rust(&dir)?,
         ProjectLang::Js => {
-            let mut tool = js_tool(&dir);
-            if matches!(tool, Tool::Missing) {
-                fetch_js_toolchain(&dir, offline)?;
-                tool = js_tool(&dir);
-            }
+            let tool = found_or_fetched(|| js_tool(&dir), || fetch_js_toolchain(&dir, offline))?;
             build_with_script(&dir, &tool, "componentize-js", INSTALL_JS)?
         }
         ProjectLang::Python => {
-            let mut tool = python_tool(&dir);
-            if matches!(tool, Tool::Missing) {
-                fetch_python_toolchain(offline)?;
-                tool = python_tool(&dir);
-            }
+            let tool = found_or_fetched(|| python_tool(&dir), || fetch_python_toolchain(offline))?;
             build_with_script(&dir, &tool, "componentize-py", INSTALL_PY)?
         }
     };
@@ -444,6 +436,20 @@ fn which(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|d| d.join(name))
         .find(|p| p.is_file())
+}
+
+/// The tool `find` finds, after running `fetch` once if it finds none.
+fn found_or_fetched(
+    find: impl Fn() -> Tool,
+    fetch: impl FnOnce() -> anyhow::Result<()>,
+) -> anyhow::Result<Tool> {
+    match find() {
+        Tool::Missing => {
+            fetch()?;
+            Ok(find())
+        }
+        found => Ok(found),
+    }
 }
 
 /// `npm install` in the project: it declares componentize-js (and the shim it needs) as
