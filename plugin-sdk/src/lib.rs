@@ -58,6 +58,8 @@
 //! - [`anthropic`]: serde models of the Messages request, response and stream events that
 //!   keep unknown fields.
 //! - [`sse`]: builders for Anthropic stream events in the exact wire shape.
+//! - [`provider`]: the provider kit: the borrowed request view, [`provider::AnthropicStreamWriter`]
+//!   and the one status → Anthropic error table ([`provider::map_status`]).
 //! - [`Options`]: a plugin's options from `config.json`.
 //! - [`log`]: logging through the host (and the [`info!`]-style macros).
 //!
@@ -79,7 +81,7 @@ pub mod anthropic;
 pub mod json;
 pub mod log;
 mod options;
-mod provider;
+pub mod provider;
 mod router;
 pub mod sse;
 mod transformer;

@@ -70,25 +70,17 @@ impl ApiError {
         }
     }
 
-    /// An error whose Anthropic error type follows from the HTTP status: 400
-    /// `invalid_request_error` (and other 4xx), 401 `authentication_error`, 402
-    /// `billing_error`, 403 `permission_error`, 404 `not_found_error`, 413
-    /// `request_too_large`, 429 `rate_limit_error`, 504 `timeout_error`, 529 and 503
-    /// `overloaded_error`, other 5xx `api_error`. Keep the upstream's wording in `message`:
-    /// Claude Code matches on it.
+    /// The error a client sees for an upstream answer of HTTP `status`, mapped with the one
+    /// status table, [`map_status`](crate::provider::map_status): 400/422 → 400
+    /// `invalid_request_error` (other 4xx keep their status), 401 `authentication_error`, 402
+    /// `billing_error`, 403 `permission_error`, 404 `not_found_error`, 408/504
+    /// `timeout_error`, 413 `request_too_large`, 429 `rate_limit_error`, 502/503/529 → 529
+    /// `overloaded_error` (Claude Code retries it), other 5xx `api_error`, anything else 500
+    /// `api_error`. Keep the upstream's wording in `message`: Claude Code matches on it (and
+    /// see [`upstream_error`](crate::provider::upstream_error), which also spots context
+    /// overflow).
     pub fn for_status(status: u16, message: impl Into<String>) -> Self {
-        let error_type = match status {
-            401 => "authentication_error",
-            402 => "billing_error",
-            403 => "permission_error",
-            404 => "not_found_error",
-            413 => "request_too_large",
-            429 => "rate_limit_error",
-            503 | 529 => "overloaded_error",
-            504 => "timeout_error",
-            400..=499 => "invalid_request_error",
-            _ => "api_error",
-        };
+        let (status, error_type) = crate::provider::map_status(status);
         Self::new(status, error_type, message)
     }
 }

@@ -72,10 +72,13 @@ fn api_errors_follow_the_status() {
         ApiError::for_status(422, "bad").error_type,
         "invalid_request_error"
     );
-    assert_eq!(
-        ApiError::for_status(502, "bad gateway").error_type,
-        "api_error"
-    );
+    // One table for every provider and the host: 502/503 become 529, which Claude Code retries.
+    let e = ApiError::for_status(502, "bad gateway");
+    assert_eq!((e.status, e.error_type.as_str()), (529, "overloaded_error"));
+    let e = ApiError::for_status(503, "unavailable");
+    assert_eq!((e.status, e.error_type.as_str()), (529, "overloaded_error"));
+    let e = ApiError::for_status(501, "not implemented");
+    assert_eq!((e.status, e.error_type.as_str()), (501, "api_error"));
     let err: PluginError = ApiError::for_status(401, "no key").into();
     assert!(
         matches!(err, PluginError::Upstream(e) if e.status == 401 && e.error_type == "authentication_error")

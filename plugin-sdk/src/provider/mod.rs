@@ -1,4 +1,26 @@
-//! The [`Provider`] trait and [`export_provider!`](crate::export_provider).
+//! Providers: the [`Provider`] trait, [`export_provider!`](crate::export_provider), and the
+//! provider kit every provider is written on (see `docs/provider-kit.md`):
+//! - [`request`]: the Anthropic Messages request, borrowed from its body, to translate from;
+//! - [`text`]: the zero-copy strings that view is made of ([`Str`], [`Text`]);
+//! - [`AnthropicStreamWriter`]: the Anthropic side of a stream translator (`message_start`,
+//!   block indices, deltas, `message_delta`/`message_stop`);
+//! - [`errors`]: the one status → Anthropic error table ([`map_status`]) and reading upstream
+//!   error bodies;
+//! - [`ids`]: stable generated message ids, tool ids and thinking signatures.
+
+pub mod errors;
+pub mod ids;
+pub mod request;
+pub mod stream_writer;
+pub mod text;
+
+pub use errors::{
+    error_body_message, error_from_body, error_from_value, is_context_overflow, map_status,
+    upstream_error,
+};
+pub use ids::{generated_tool_id, message_id, thinking_signature, Fnv};
+pub use stream_writer::{AnthropicStreamWriter, BlockKind};
+pub use text::{Str, Text};
 
 use crate::{PluginError, PluginInfo, ProviderTarget, SseEvent, UpstreamEvent, UpstreamRequest};
 
