@@ -6,10 +6,12 @@
 //! - [`request`]: Anthropic request → OpenAI request ([`request::translate_request`]);
 //! - [`response`]: OpenAI answer → Anthropic message ([`response::translate_response`]);
 //! - [`stream`]: OpenAI stream chunks → Anthropic stream events
-//!   ([`stream::StreamTranslator`]);
-//! - [`errors`]: upstream errors → Anthropic errors.
+//!   ([`stream::StreamTranslator`]).
 //!
-//! This file only glues them to the SDK's [`Provider`] trait.
+//! What every provider needs (the borrowed request view, the stream writer, the status →
+//! Anthropic error table) is the SDK's provider kit, [`ccr_plugin_sdk::provider`]; this crate
+//! holds only OpenAI's wire types and the mapping. This file glues them to the SDK's
+//! [`Provider`] trait.
 //!
 //! Provider options (`target.options`, all optional): `max_tokens_field`
 //! (`"max_tokens"` | `"max_completion_tokens"`), `reasoning_effort` (`false` or a fixed
@@ -18,16 +20,14 @@
 
 #![warn(missing_docs)]
 
-pub mod errors;
+mod json_scan;
 pub mod request;
 pub mod response;
 pub mod stream;
-mod text;
-mod util;
 
 use ccr_plugin_sdk::{
-    ApiError, PluginError, PluginInfo, Provider, ProviderStream, ProviderTarget, SseEvent,
-    UpstreamEvent, UpstreamRequest,
+    PluginError, PluginInfo, Provider, ProviderStream, ProviderTarget, SseEvent, UpstreamEvent,
+    UpstreamRequest,
 };
 
 /// The provider: the URL is the configured `api_base_url` as-is (for OpenAI-compatible
@@ -62,11 +62,7 @@ impl Provider for OpenAi {
         status: u16,
         body: &[u8],
     ) -> Result<Vec<u8>, PluginError> {
-        Ok(response::translate_response(
-            status,
-            body,
-            &target.target.model,
-        )?)
+        response::translate_response(status, body, &target.target.model)
     }
 }
 
@@ -79,30 +75,11 @@ impl ProviderStream for OpenAiStream {
     }
 
     fn feed(&mut self, event: UpstreamEvent) -> Result<Vec<SseEvent>, PluginError> {
-        Ok(to_sse(self.0.feed(event.event.as_deref(), &event.data)))
+        Ok(self.0.feed(event.event.as_deref(), &event.data))
     }
 
     fn finish(&mut self) -> Result<Vec<SseEvent>, PluginError> {
-        Ok(to_sse(self.0.finish()))
-    }
-}
-
-fn to_sse(events: Vec<stream::Event>) -> Vec<SseEvent> {
-    events
-        .into_iter()
-        .map(|e| SseEvent::new(e.event, e.data))
-        .collect()
-}
-
-impl From<errors::Error> for PluginError {
-    fn from(e: errors::Error) -> Self {
-        match e {
-            errors::Error::InvalidRequest(m) => PluginError::InvalidRequest(m),
-            errors::Error::Internal(m) => PluginError::Internal(m),
-            errors::Error::Upstream(e) => {
-                PluginError::Upstream(ApiError::new(e.status, &e.error_type, e.message))
-            }
-        }
+        Ok(self.0.finish())
     }
 }
 

@@ -1,10 +1,10 @@
 //! Anthropic Messages request → OpenAI chat-completions request.
 //!
-//! The request is deserialized into borrowed structs (short strings borrow from the input where
-//! the JSON has no escapes; tool schemas and tool inputs stay [`RawValue`]s and text that is only
-//! copied stays escaped, see the `text` module) and the output is serialized straight from
-//! borrowed structs, so no `serde_json::Value` tree of the (often 100+ KB) request is ever built
-//! and most of its text is never decoded nor re-escaped.
+//! The request is read with the provider kit's borrowed view
+//! ([`ccr_plugin_sdk::provider::request`]: short strings borrow from the input, tool schemas and
+//! inputs stay [`RawValue`]s, text that is only copied stays escaped) and the output is
+//! serialized straight from the borrowed structs below, so no `serde_json::Value` tree of the
+//! (often 100+ KB) request is ever built and most of its text is never decoded nor re-escaped.
 //!
 //! Only fields with an OpenAI meaning are read; everything else (`cache_control`,
 //! `context_management`, `metadata`, `output_config.format`, `service_tier`, `container`,
@@ -13,14 +13,13 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use ccr_plugin_sdk::provider::request::{
+    parse, Block, BlockContent, BlockSource, Content, Request, Source, Tool, ToolChoice,
+};
+use ccr_plugin_sdk::provider::text::{join, prefixed, Str, Text};
+use ccr_plugin_sdk::PluginError;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-
-use crate::errors::Error;
-use crate::text::{self, in_mode, join, prefixed, retry_decoded, Mode, Text};
-use crate::util::Str;
 
 /// Provider options (`target.options`), all optional.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -48,22 +47,22 @@ pub enum ReasoningOption {
 
 impl Options {
     /// Parses `target.options` (a JSON object; empty or `null` means defaults).
-    pub fn from_json(options: &str) -> Result<Options, Error> {
+    pub fn from_json(options: &str) -> Result<Options, PluginError> {
         let trimmed = options.trim();
         if trimmed.is_empty() || trimmed == "null" {
             return Ok(Options::default());
         }
         // serde would also accept a struct as an array; options are always an object.
         if !trimmed.starts_with('{') {
-            return Err(Error::Internal(
+            return Err(PluginError::Internal(
                 "invalid openai provider options: expected a JSON object".to_owned(),
             ));
         }
         let opts: Options = serde_json::from_str(trimmed)
-            .map_err(|e| Error::Internal(format!("invalid openai provider options: {e}")))?;
+            .map_err(|e| PluginError::Internal(format!("invalid openai provider options: {e}")))?;
         match opts.max_tokens_field.as_deref() {
             None | Some("max_tokens") | Some("max_completion_tokens") => Ok(opts),
-            Some(other) => Err(Error::Internal(format!(
+            Some(other) => Err(PluginError::Internal(format!(
                 "invalid openai provider options: max_tokens_field must be \"max_tokens\" or \
                  \"max_completion_tokens\", got {other:?}"
             ))),
@@ -73,284 +72,15 @@ impl Options {
 
 /// Translates an Anthropic Messages request body into an OpenAI chat-completions body for
 /// `model`.
-pub fn translate_request(body: &[u8], model: &str, opts: &Options) -> Result<Vec<u8>, Error> {
+pub fn translate_request(body: &[u8], model: &str, opts: &Options) -> Result<Vec<u8>, PluginError> {
     let req = parse(body)?;
     let out = build(&req, model, opts)?;
     // Capacity guess: the output is about as large as the input.
     let mut buf = Vec::with_capacity(body.len() + 256);
-    serde_json::to_writer(&mut buf, &out)
-        .map_err(|e| Error::Internal(format!("failed to serialize the upstream request: {e}")))?;
+    serde_json::to_writer(&mut buf, &out).map_err(|e| {
+        PluginError::Internal(format!("failed to serialize the upstream request: {e}"))
+    })?;
     Ok(buf)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Input (Anthropic)
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-struct Request<'a> {
-    #[serde(borrow)]
-    messages: Vec<Message<'a>>,
-    #[serde(borrow, default)]
-    system: Option<Content<'a>>,
-    #[serde(borrow, default)]
-    tools: Option<Vec<Tool<'a>>>,
-    #[serde(borrow, default)]
-    tool_choice: Option<ToolChoice<'a>>,
-    #[serde(default)]
-    stream: Option<bool>,
-    #[serde(default)]
-    max_tokens: Option<u64>,
-    #[serde(default)]
-    temperature: Option<f64>,
-    #[serde(default)]
-    top_p: Option<f64>,
-    #[serde(borrow, default)]
-    stop_sequences: Option<Vec<Str<'a>>>,
-    #[serde(borrow, default)]
-    thinking: Option<Thinking<'a>>,
-    #[serde(borrow, default)]
-    output_config: Option<OutputConfig<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Message<'a> {
-    #[serde(borrow)]
-    role: Str<'a>,
-    #[serde(borrow)]
-    content: Content<'a>,
-}
-
-/// `content`: a string or an array of blocks. Strings are rare here (Claude Code sends blocks),
-/// so they are decoded: capturing the value raw first would read every block array twice.
-enum Content<'a> {
-    Text(Text<'a>),
-    Blocks(Vec<Block<'a>>),
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Content<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string or an array of content blocks")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Content::Text(Text::plain(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Content::Text(Text::plain(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Content::Text(Text::plain(v)))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut blocks = Vec::with_capacity(seq.size_hint().unwrap_or(4));
-                while let Some(b) = seq.next_element()? {
-                    blocks.push(b);
-                }
-                Ok(Content::Blocks(blocks))
-            }
-        }
-        // Only a document's nested content gets here in a second-level parse.
-        if text::mode() == Mode::Nested {
-            return Err(retry_decoded());
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// Every content block type, flattened: only the fields this translation reads.
-#[derive(Deserialize)]
-struct Block<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Str<'a>,
-    #[serde(borrow, default)]
-    text: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    thinking: Option<Text<'a>>,
-    /// Boxed: only images and documents have one, and a smaller block is cheaper to move.
-    #[serde(borrow, default)]
-    source: Option<Box<BlockSource<'a>>>,
-    #[serde(borrow, default)]
-    id: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    name: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    input: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    tool_use_id: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    content: Option<BlockContent<'a>>,
-    #[serde(default)]
-    is_error: Option<bool>,
-    #[serde(borrow, default)]
-    title: Option<Str<'a>>,
-}
-
-/// A block's `content`: a string or blocks (`tool_result`, `search_result`), or an object
-/// (server-tool results), which this translation never reads.
-enum BlockContent<'a> {
-    Text(Text<'a>),
-    Blocks(Vec<Block<'a>>),
-    Other,
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for BlockContent<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = BlockContent<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string or an array of content blocks")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(BlockContent::Text(Text::plain(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(BlockContent::Text(Text::plain(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(BlockContent::Text(Text::plain(v)))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut blocks = Vec::with_capacity(seq.size_hint().unwrap_or(2));
-                while let Some(b) = seq.next_element()? {
-                    blocks.push(b);
-                }
-                Ok(BlockContent::Blocks(blocks))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(BlockContent::Other)
-            }
-        }
-        match text::mode() {
-            Mode::Decoded => d.deserialize_any(V),
-            Mode::Nested => Err(retry_decoded()),
-            // Tool results are mostly one long string: keep it escaped. That needs the value
-            // captured raw, so an array of blocks is then parsed from the capture.
-            Mode::Raw => {
-                let raw = <&RawValue>::deserialize(d)?;
-                match raw.get().as_bytes().first() {
-                    Some(b'"') => Text::from_raw(raw).map(BlockContent::Text),
-                    Some(b'[') => in_mode(Mode::Nested, || serde_json::from_str(raw.get()))
-                        .map(BlockContent::Blocks)
-                        .map_err(|_| retry_decoded()),
-                    Some(b'{') => Ok(BlockContent::Other),
-                    _ => Err(retry_decoded()),
-                }
-            }
-        }
-    }
-}
-
-/// A block's `source`: an object for images and documents, a string (a URL) for search
-/// results, which this translation never reads.
-enum BlockSource<'a> {
-    Source(Source<'a>),
-    Other,
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for BlockSource<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = BlockSource<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a source object")
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(BlockSource::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                Source::deserialize(MapAccessDeserializer::new(map)).map(BlockSource::Source)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// An image or document `source`.
-#[derive(Deserialize)]
-struct Source<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    media_type: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    data: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    url: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    content: Option<Content<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Tool<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    name: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    description: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    input_schema: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct ToolChoice<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Str<'a>,
-    #[serde(borrow, default)]
-    name: Option<Str<'a>>,
-    #[serde(default)]
-    disable_parallel_tool_use: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct Thinking<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Str<'a>,
-    #[serde(default)]
-    budget_tokens: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct OutputConfig<'a> {
-    #[serde(borrow, default)]
-    effort: Option<Str<'a>>,
-}
-
-/// Parses the request with text kept escaped; on failure, again with text decoded (see
-/// [`text::parse`]), so errors are exactly those of plain string fields.
-fn parse(body: &[u8]) -> Result<Request<'_>, Error> {
-    text::parse(body, || parse_decoded(body))
-}
-
-/// Parses the request; on failure re-parses with path tracking so the message names the
-/// offending field (the fast path pays nothing for it).
-fn parse_decoded(body: &[u8]) -> Result<Request<'_>, Error> {
-    match serde_json::from_slice::<Request>(body) {
-        Ok(r) => Ok(r),
-        Err(first) => {
-            if first.is_syntax() || first.is_eof() {
-                return Err(Error::InvalidRequest(format!(
-                    "request body is not valid JSON: {first}"
-                )));
-            }
-            let mut de = serde_json::Deserializer::from_slice(body);
-            match serde_path_to_error::deserialize::<_, Request>(&mut de) {
-                Err(e) if e.path().iter().next().is_some() => Err(Error::InvalidRequest(format!(
-                    "`{}`: {}",
-                    e.path(),
-                    e.inner()
-                ))),
-                _ => Err(Error::InvalidRequest(first.to_string())),
-            }
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -519,7 +249,11 @@ const ASSISTANT_JOIN: &str = "\n";
 /// Separator between text blocks of a tool result.
 const TOOL_RESULT_JOIN: &str = "\n";
 
-fn build<'b>(req: &'b Request<'b>, model: &'b str, opts: &Options) -> Result<OaRequest<'b>, Error> {
+fn build<'b>(
+    req: &'b Request<'b>,
+    model: &'b str,
+    opts: &Options,
+) -> Result<OaRequest<'b>, PluginError> {
     let mut messages = Vec::with_capacity(req.messages.len() + 1);
     // The top-level system prompt and every `role: "system"` message, folded into one
     // leading system message: Claude Code sends a system message (the Agent tool's agent
@@ -537,7 +271,7 @@ fn build<'b>(req: &'b Request<'b>, model: &'b str, opts: &Options) -> Result<OaR
             "assistant" => messages.push(assistant_message(&msg.content, i, send_reasoning)?),
             "system" => system_texts.extend(system_text(&msg.content, Path::Content(i))?),
             other => {
-                return Err(Error::InvalidRequest(format!(
+                return Err(PluginError::InvalidRequest(format!(
                     "`messages[{i}].role`: unknown role {other:?} (expected \
                      \"user\", \"assistant\" or \"system\")"
                 )))
@@ -610,7 +344,10 @@ impl fmt::Display for Path<'_> {
 
 /// The text of a system prompt (top-level `system` or a `role:"system"` message): a string
 /// as-is, or the text blocks joined, without the attribution block. `None` when empty.
-fn system_text<'b>(content: &'b Content<'b>, path: Path<'_>) -> Result<Option<Text<'b>>, Error> {
+fn system_text<'b>(
+    content: &'b Content<'b>,
+    path: Path<'_>,
+) -> Result<Option<Text<'b>>, PluginError> {
     match content {
         Content::Text(s) if s.is_empty() => Ok(None),
         Content::Text(s) => Ok(Some(s.borrowed())),
@@ -631,10 +368,10 @@ fn system_text<'b>(content: &'b Content<'b>, path: Path<'_>) -> Result<Option<Te
     }
 }
 
-fn required_text<'b>(b: &'b Block<'b>, path: Path<'_>) -> Result<&'b Text<'b>, Error> {
+fn required_text<'b>(b: &'b Block<'b>, path: Path<'_>) -> Result<&'b Text<'b>, PluginError> {
     b.text
         .as_ref()
-        .ok_or_else(|| Error::InvalidRequest(format!("`{path}.text`: missing field `text`")))
+        .ok_or_else(|| PluginError::InvalidRequest(format!("`{path}.text`: missing field `text`")))
 }
 
 /// A user turn: one `tool` message per `tool_result` (in order, first), then one `user` message
@@ -644,7 +381,7 @@ fn user_message<'b>(
     content: &'b Content<'b>,
     i: usize,
     out: &mut Vec<OaMessage<'b>>,
-) -> Result<(), Error> {
+) -> Result<(), PluginError> {
     let blocks = match content {
         Content::Text(s) => {
             out.push(OaMessage::new("user", OaContent::Text(s.borrowed())));
@@ -682,26 +419,30 @@ fn user_message<'b>(
     Ok(())
 }
 
-fn source<'b>(b: &'b Block<'b>, path: Path<'_>) -> Result<&'b Source<'b>, Error> {
+fn source<'b>(b: &'b Block<'b>, path: Path<'_>) -> Result<&'b Source<'b>, PluginError> {
     match b.source.as_deref() {
         Some(BlockSource::Source(src)) => Ok(src),
-        Some(BlockSource::Other) => Err(Error::InvalidRequest(format!(
+        Some(BlockSource::Other) => Err(PluginError::InvalidRequest(format!(
             "`{path}.source`: expected a source object"
         ))),
-        None => Err(Error::InvalidRequest(format!(
+        None => Err(PluginError::InvalidRequest(format!(
             "`{path}.source`: missing field `source`"
         ))),
     }
 }
 
 /// A required source field.
-fn source_field<'b>(v: &'b Option<Str<'b>>, path: Path<'_>, field: &str) -> Result<&'b str, Error> {
+fn source_field<'b>(
+    v: &'b Option<Str<'b>>,
+    path: Path<'_>,
+    field: &str,
+) -> Result<&'b str, PluginError> {
     v.as_deref().ok_or_else(|| {
-        Error::InvalidRequest(format!("`{path}.source.{field}`: missing field `{field}`"))
+        PluginError::InvalidRequest(format!("`{path}.source.{field}`: missing field `{field}`"))
     })
 }
 
-fn image_part<'b>(b: &'b Block<'b>, path: Path<'_>) -> Result<OaPart<'b>, Error> {
+fn image_part<'b>(b: &'b Block<'b>, path: Path<'_>) -> Result<OaPart<'b>, PluginError> {
     let src = source(b, path)?;
     let url = match src.kind.as_deref().unwrap_or_default() {
         "base64" => DataUrl::Base64 {
@@ -710,7 +451,7 @@ fn image_part<'b>(b: &'b Block<'b>, path: Path<'_>) -> Result<OaPart<'b>, Error>
         },
         "url" => DataUrl::Url(source_field(&src.url, path, "url")?),
         other => {
-            return Err(Error::InvalidRequest(format!(
+            return Err(PluginError::InvalidRequest(format!(
                 "`{path}.source.type`: image source {other:?} is not supported \
                  by OpenAI-compatible providers (use \"base64\" or \"url\")"
             )))
@@ -727,7 +468,7 @@ fn document_parts<'b>(
     b: &'b Block<'b>,
     path: Path<'_>,
     parts: &mut Vec<OaPart<'b>>,
-) -> Result<(), Error> {
+) -> Result<(), PluginError> {
     let src = source(b, path)?;
     let title = b.title.as_deref().filter(|t| !t.is_empty());
     match src.kind.as_deref().unwrap_or_default() {
@@ -778,7 +519,7 @@ fn document_parts<'b>(
             });
         }
         other => {
-            return Err(Error::InvalidRequest(format!(
+            return Err(PluginError::InvalidRequest(format!(
                 "`{path}.source.type`: document source {other:?} is not \
                  supported by OpenAI-compatible providers"
             )))
@@ -795,9 +536,9 @@ fn tool_result<'b>(
     b: &'b Block<'b>,
     path: Path<'_>,
     parts: &mut Vec<OaPart<'b>>,
-) -> Result<OaMessage<'b>, Error> {
+) -> Result<OaMessage<'b>, PluginError> {
     let id = b.tool_use_id.as_deref().ok_or_else(|| {
-        Error::InvalidRequest(format!("`{path}.tool_use_id`: missing field `tool_use_id`"))
+        PluginError::InvalidRequest(format!("`{path}.tool_use_id`: missing field `tool_use_id`"))
     })?;
     let mut texts: Vec<Text<'b>> = Vec::new();
     let mut media: Vec<OaPart<'b>> = Vec::new();
@@ -825,7 +566,7 @@ fn tool_result<'b>(
             }
         }
         Some(BlockContent::Other) => {
-            return Err(Error::InvalidRequest(format!(
+            return Err(PluginError::InvalidRequest(format!(
                 "`{path}.content`: expected a string or an array of content \
                  blocks"
             )))
@@ -861,7 +602,7 @@ fn assistant_message<'b>(
     content: &'b Content<'b>,
     i: usize,
     send_reasoning: bool,
-) -> Result<OaMessage<'b>, Error> {
+) -> Result<OaMessage<'b>, PluginError> {
     let blocks = match content {
         Content::Text(s) => return Ok(OaMessage::new("assistant", OaContent::Text(s.borrowed()))),
         Content::Blocks(blocks) => blocks,
@@ -886,7 +627,9 @@ fn assistant_message<'b>(
             }
             "tool_use" => {
                 let missing = |field: &str| {
-                    Error::InvalidRequest(format!("`{path}.{field}`: missing field `{field}`"))
+                    PluginError::InvalidRequest(format!(
+                        "`{path}.{field}`: missing field `{field}`"
+                    ))
                 };
                 tool_calls.push(OaToolCall {
                     id: b.id.as_deref().ok_or_else(|| missing("id"))?,
@@ -917,14 +660,14 @@ fn assistant_message<'b>(
 
 /// Custom tools → functions. Server tools (a `type` other than `custom`) cannot run on an
 /// OpenAI-compatible upstream and are dropped; beta fields are never read.
-fn tools<'b>(tools: &'b [Tool<'b>]) -> Result<Vec<OaTool<'b>>, Error> {
+fn tools<'b>(tools: &'b [Tool<'b>]) -> Result<Vec<OaTool<'b>>, PluginError> {
     let mut out = Vec::with_capacity(tools.len());
     for (k, t) in tools.iter().enumerate() {
         if t.kind.as_deref().is_some_and(|k| k != "custom") {
             continue;
         }
         let missing = |field: &str| {
-            Error::InvalidRequest(format!("`tools[{k}].{field}`: missing field `{field}`"))
+            PluginError::InvalidRequest(format!("`tools[{k}].{field}`: missing field `{field}`"))
         };
         out.push(OaTool {
             kind: "function",
@@ -943,7 +686,7 @@ fn tools<'b>(tools: &'b [Tool<'b>]) -> Result<Vec<OaTool<'b>>, Error> {
 fn tool_choice<'b>(
     tc: &'b ToolChoice<'b>,
     tools: &[OaTool<'b>],
-) -> Result<(Option<OaToolChoice<'b>>, Option<bool>), Error> {
+) -> Result<(Option<OaToolChoice<'b>>, Option<bool>), PluginError> {
     let parallel = (tc.disable_parallel_tool_use == Some(true)).then_some(false);
     let choice = match tc.kind.as_str() {
         "auto" => Some(OaToolChoice::Mode("auto")),
@@ -951,7 +694,7 @@ fn tool_choice<'b>(
         "none" => Some(OaToolChoice::Mode("none")),
         "tool" => {
             let name = tc.name.as_deref().ok_or_else(|| {
-                Error::InvalidRequest("`tool_choice.name`: missing field `name`".to_owned())
+                PluginError::InvalidRequest("`tool_choice.name`: missing field `name`".to_owned())
             })?;
             tools
                 .iter()
@@ -962,7 +705,7 @@ fn tool_choice<'b>(
                 })
         }
         other => {
-            return Err(Error::InvalidRequest(format!(
+            return Err(PluginError::InvalidRequest(format!(
                 "`tool_choice.type`: unknown tool_choice type {other:?}"
             )))
         }

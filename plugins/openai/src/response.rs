@@ -1,5 +1,5 @@
 //! OpenAI chat-completions response (whole, non-streamed) → Anthropic Messages response, and
-//! the pieces the stream translator shares: usage and finish-reason mapping, generated ids.
+//! the pieces the stream translator shares: usage and finish-reason mapping.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -9,28 +9,36 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::errors::{self, ApiError, Error};
-use crate::util::{thinking_signature, Fnv, JsonScan, Str};
+use ccr_plugin_sdk::provider::{
+    error_from_body, error_from_value, generated_tool_id, message_id, thinking_signature, Fnv, Str,
+};
+use ccr_plugin_sdk::{ApiError, PluginError};
+
+use crate::json_scan::JsonScan;
+
+/// The prefix of the signatures of thinking blocks this plugin produces (OpenAI-compatible
+/// upstreams send none; the request side ignores them when they come back).
+pub const SIGNATURE_PREFIX: &str = "ccr-openai";
 
 /// Translates a whole upstream answer. A non-2xx `status` becomes
-/// [`Error::Upstream`] (see [`errors::from_error_body`]); so does a 2xx body that carries an
+/// [`PluginError::Upstream`] (see [`error_from_body`]); so does a 2xx body that carries an
 /// `error` object, has no choices, or is not JSON.
-pub fn translate_response(status: u16, body: &[u8], model: &str) -> Result<Vec<u8>, Error> {
+pub fn translate_response(status: u16, body: &[u8], model: &str) -> Result<Vec<u8>, PluginError> {
     if !(200..300).contains(&status) {
-        return Err(Error::Upstream(errors::from_error_body(status, body)));
+        return Err(PluginError::Upstream(error_from_body(status, body)));
     }
     let resp: Completion = serde_json::from_slice(body).map_err(|e| {
-        Error::Upstream(ApiError {
+        PluginError::Upstream(ApiError {
             status: 500,
             error_type: "api_error".to_owned(),
             message: format!("upstream returned a malformed response: {e}"),
         })
     })?;
     if let Some(err) = &resp.error {
-        return Err(Error::Upstream(errors::from_error_value(err)));
+        return Err(PluginError::Upstream(error_from_value(err)));
     }
     let choice = resp.choices.into_iter().flatten().next().ok_or_else(|| {
-        Error::Upstream(ApiError {
+        PluginError::Upstream(ApiError {
             status: 500,
             error_type: "api_error".to_owned(),
             message: "upstream returned a response without choices".to_owned(),
@@ -38,7 +46,7 @@ pub fn translate_response(status: u16, body: &[u8], model: &str) -> Result<Vec<u
     })?;
     let finish = choice.finish_reason.as_deref();
     if finish == Some("error") {
-        return Err(Error::Upstream(ApiError {
+        return Err(PluginError::Upstream(ApiError {
             status: 500,
             error_type: "api_error".to_owned(),
             message: "upstream finished the response with an error".to_owned(),
@@ -56,7 +64,7 @@ pub fn translate_response(status: u16, body: &[u8], model: &str) -> Result<Vec<u
         .filter(|r| !r.is_empty())
         .or(message.reasoning.filter(|r| !r.is_empty()));
     if let Some(r) = reasoning {
-        let signature = thinking_signature(Fnv::hash(r.as_bytes()));
+        let signature = thinking_signature(SIGNATURE_PREFIX, Fnv::hash(r.as_bytes()));
         content.push(Block::Thinking {
             thinking: r.0,
             signature,
@@ -112,7 +120,7 @@ pub fn translate_response(status: u16, body: &[u8], model: &str) -> Result<Vec<u
         usage: resp.usage.unwrap_or_default().anthropic(),
     };
     serde_json::to_vec(&out)
-        .map_err(|e| Error::Internal(format!("failed to serialize the response: {e}")))
+        .map_err(|e| PluginError::Internal(format!("failed to serialize the response: {e}")))
 }
 
 /// Maps an OpenAI `finish_reason` to an Anthropic `stop_reason`: `stop` → `end_turn`,
@@ -127,21 +135,6 @@ pub fn stop_reason(finish_reason: Option<&str>, has_tool_calls: bool) -> &'stati
         Some("tool_calls" | "function_call" | "tool_use") => "tool_use",
         _ => "end_turn",
     }
-}
-
-/// The Anthropic message id for an upstream id: kept when it already starts with `msg_`,
-/// prefixed otherwise, derived from `fallback_hash` when missing.
-pub fn message_id(upstream: Option<&str>, fallback_hash: u64) -> String {
-    match upstream {
-        Some(id) if id.starts_with("msg_") => id.to_owned(),
-        Some(id) if !id.is_empty() => format!("msg_{id}"),
-        _ => format!("msg_{fallback_hash:016x}"),
-    }
-}
-
-/// A tool-use id for an upstream call that came without one.
-pub fn generated_tool_id(hash: u64, index: usize) -> String {
-    format!("toolu_{hash:016x}{index:02}")
 }
 
 /// Turns a call's `arguments` into the `tool_use.input` object.

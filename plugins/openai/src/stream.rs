@@ -1,7 +1,9 @@
 //! OpenAI chat-completions stream chunks → Anthropic Messages stream events.
 //!
 //! The host frames the upstream SSE; [`StreamTranslator::feed`] gets one event's `data` at a
-//! time (`[DONE]` included) and returns the Anthropic events it produces.
+//! time (`[DONE]` included) and returns the Anthropic events it produces. This module only
+//! reads OpenAI chunks; the kit's [`AnthropicStreamWriter`] writes the Anthropic events (block
+//! indices, `message_start`/`message_stop`, ordering).
 //!
 //! Block rules (Anthropic blocks never interleave, and a closed block cannot be reopened):
 //! - text (`content`, `refusal`) opens a `text` block; reasoning (`reasoning_content`, else
@@ -19,34 +21,28 @@
 //!   event, a malformed chunk, or a stream that ends before any chunk) becomes one Anthropic
 //!   `error` event, after which nothing more is emitted.
 
-use serde::{Deserialize, Serialize};
+use ccr_plugin_sdk::anthropic::{MessageDeltaUsage, Usage as MessageUsage};
+use ccr_plugin_sdk::provider::{
+    error_from_value, generated_tool_id, message_id, upstream_error, AnthropicStreamWriter,
+    BlockKind, Fnv, Str,
+};
+use ccr_plugin_sdk::{ApiError, SseEvent};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::errors::{self, ApiError};
-use crate::response::{
-    generated_tool_id, message_id, stop_reason, AnthropicUsage, TextOrParts, Usage,
-};
-use crate::util::{thinking_signature, Fnv, JsonScan, Str};
-
-/// One Anthropic SSE event: `event: <event>` and `data: <data>` (compact JSON).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    /// The event name (`message_start`, `content_block_delta`, `error`, ...).
-    pub event: &'static str,
-    /// The JSON payload; its `type` repeats the event name.
-    pub data: Vec<u8>,
-}
+use crate::json_scan::JsonScan;
+use crate::response::{stop_reason, AnthropicUsage, TextOrParts, Usage, SIGNATURE_PREFIX};
 
 /// Translates one streamed answer; create one per response.
 #[derive(Debug)]
 pub struct StreamTranslator {
-    model: String,
-    phase: Phase,
+    writer: AnthropicStreamWriter,
+    /// The message id, also the seed of generated tool ids.
     message_id: String,
-    next_index: usize,
-    open: Open,
     tools: Vec<ToolSlot>,
+    /// The slot whose `tool_use` block is the writer's open block.
+    open_tool: Option<usize>,
     /// Whether any `tool_use` block was produced (decides `tool_use` vs `end_turn`).
     emitted_tool: bool,
     /// Which call shape this stream uses, decided by the first one seen: `tool_calls`
@@ -55,31 +51,6 @@ pub struct StreamTranslator {
     legacy_calls: Option<bool>,
     finish_reason: Option<String>,
     usage: AnthropicUsage,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Nothing received yet: no `message_start` sent.
-    Waiting,
-    Streaming,
-    /// `message_stop` or `error` sent: everything after is ignored.
-    Done,
-}
-
-#[derive(Debug)]
-enum Open {
-    None,
-    Text {
-        index: usize,
-    },
-    Thinking {
-        index: usize,
-        hash: Fnv,
-    },
-    /// Position in `tools`.
-    Tool {
-        slot: usize,
-    },
 }
 
 #[derive(Debug)]
@@ -100,9 +71,7 @@ enum ToolState {
     Pending {
         buf: String,
     },
-    Open {
-        index: usize,
-    },
+    Open,
     Closed,
 }
 
@@ -110,12 +79,10 @@ impl StreamTranslator {
     /// A translator for an answer from `model` (reported as the message's `model`).
     pub fn new(model: impl Into<String>) -> Self {
         StreamTranslator {
-            model: model.into(),
-            phase: Phase::Waiting,
+            writer: AnthropicStreamWriter::new(model).with_generated_signatures(SIGNATURE_PREFIX),
             message_id: String::new(),
-            next_index: 0,
-            open: Open::None,
             tools: Vec::new(),
+            open_tool: None,
             emitted_tool: false,
             legacy_calls: None,
             finish_reason: None,
@@ -125,9 +92,9 @@ impl StreamTranslator {
 
     /// Translates one upstream event. `event` is the SSE `event:` name, if any (only `error`
     /// means something); `data` is its payload.
-    pub fn feed(&mut self, event: Option<&str>, data: &[u8]) -> Vec<Event> {
+    pub fn feed(&mut self, event: Option<&str>, data: &[u8]) -> Vec<SseEvent> {
         let mut out = Vec::new();
-        if self.phase == Phase::Done {
+        if self.writer.is_done() {
             return out;
         }
         let data = data.trim_ascii();
@@ -140,29 +107,29 @@ impl StreamTranslator {
         }
         if event == Some("error") {
             let err = match serde_json::from_slice::<Value>(data) {
-                Ok(v) => errors::from_error_value(v.get("error").unwrap_or(&v)),
-                Err(_) => ApiError::from_status(500, String::from_utf8_lossy(data)),
+                Ok(v) => error_from_value(v.get("error").unwrap_or(&v)),
+                Err(_) => upstream_error(500, String::from_utf8_lossy(data)),
             };
-            self.fail(err, &mut out);
+            self.writer.error(&err, &mut out);
             return out;
         }
         let chunk: Chunk = match serde_json::from_slice(data) {
             Ok(c) => c,
             Err(e) => {
-                let err = ApiError {
-                    status: 500,
-                    error_type: "api_error".to_owned(),
-                    message: format!("upstream sent a malformed stream chunk: {e}"),
-                };
-                self.fail(err, &mut out);
+                let err = ApiError::new(
+                    500,
+                    "api_error",
+                    format!("upstream sent a malformed stream chunk: {e}"),
+                );
+                self.writer.error(&err, &mut out);
                 return out;
             }
         };
         if let Some(err) = &chunk.error {
-            self.fail(errors::from_error_value(err), &mut out);
+            self.writer.error(&error_from_value(err), &mut out);
             return out;
         }
-        if self.phase == Phase::Waiting {
+        if !self.writer.is_started() {
             self.start(chunk.id.as_deref(), chunk.usage.as_ref(), data, &mut out);
         }
         if let Some(usage) = &chunk.usage {
@@ -178,8 +145,8 @@ impl StreamTranslator {
             }
             if let Some(reason) = choice.finish_reason {
                 if reason.as_str() == "error" {
-                    let err = ApiError::from_status(500, "upstream stream ended with an error");
-                    self.fail(err, &mut out);
+                    let err = upstream_error(500, "upstream stream ended with an error");
+                    self.writer.error(&err, &mut out);
                     return out;
                 }
                 self.finish_reason = Some(reason.0.into_owned());
@@ -191,94 +158,67 @@ impl StreamTranslator {
     /// The upstream stream ended. Finishes the message if `[DONE]` did not already; a stream
     /// that ended before any chunk becomes an `error` event (an empty 200 answer would
     /// otherwise look like a successful empty reply).
-    pub fn finish(&mut self) -> Vec<Event> {
+    pub fn finish(&mut self) -> Vec<SseEvent> {
         let mut out = Vec::new();
         self.end(&mut out);
         out
     }
 
-    fn end(&mut self, out: &mut Vec<Event>) {
-        match self.phase {
-            Phase::Done => {}
-            Phase::Waiting => self.fail(
-                ApiError {
-                    status: 500,
-                    error_type: "api_error".to_owned(),
-                    message: "upstream closed the stream without a response".to_owned(),
-                },
-                out,
-            ),
-            Phase::Streaming => {
-                self.close_all(out);
-                let stop = stop_reason(self.finish_reason.as_deref(), self.emitted_tool);
-                out.push(ev(
-                    "message_delta",
-                    &MessageDelta {
-                        kind: "message_delta",
-                        delta: StopDelta {
-                            stop_reason: stop,
-                            stop_sequence: None,
-                        },
-                        usage: DeltaUsage::from(self.usage),
-                    },
-                ));
-                out.push(ev(
-                    "message_stop",
-                    &TypeOnly {
-                        kind: "message_stop",
-                    },
-                ));
-                self.phase = Phase::Done;
-            }
+    fn end(&mut self, out: &mut Vec<SseEvent>) {
+        if self.writer.is_done() {
+            return;
         }
+        if self.writer.is_started() {
+            self.close_all(out);
+        }
+        let stop = stop_reason(self.finish_reason.as_deref(), self.emitted_tool);
+        let u = self.usage;
+        // Cumulative usage; cache writes only when the upstream reports them.
+        let usage = MessageDeltaUsage {
+            input_tokens: Some(u.input_tokens),
+            cache_creation_input_tokens: (u.cache_creation_input_tokens != 0)
+                .then_some(u.cache_creation_input_tokens),
+            cache_read_input_tokens: Some(u.cache_read_input_tokens),
+            ..MessageDeltaUsage::output(u.output_tokens)
+        };
+        self.writer.finish(stop, usage, out);
     }
 
-    fn fail(&mut self, err: ApiError, out: &mut Vec<Event>) {
-        out.push(Event {
-            event: "error",
-            data: err.to_event_json(),
-        });
-        self.phase = Phase::Done;
-    }
-
-    fn start(&mut self, id: Option<&str>, usage: Option<&Usage>, raw: &[u8], out: &mut Vec<Event>) {
+    fn start(
+        &mut self,
+        id: Option<&str>,
+        usage: Option<&Usage>,
+        raw: &[u8],
+        out: &mut Vec<SseEvent>,
+    ) {
         self.message_id = message_id(id, Fnv::hash(raw));
-        let mut usage = usage.map(Usage::anthropic).unwrap_or_default();
+        let u = usage.map(Usage::anthropic).unwrap_or_default();
         // Anthropic's message_start reports input counts and a token of output so far.
-        usage.output_tokens = 1;
-        out.push(ev(
-            "message_start",
-            &MessageStart {
-                kind: "message_start",
-                message: StartMessage {
-                    id: &self.message_id,
-                    kind: "message",
-                    role: "assistant",
-                    model: &self.model,
-                    content: [],
-                    stop_reason: None,
-                    stop_sequence: None,
-                    usage,
-                },
-            },
-        ));
-        self.phase = Phase::Streaming;
+        let usage = MessageUsage {
+            cache_creation_input_tokens: Some(u.cache_creation_input_tokens),
+            cache_read_input_tokens: Some(u.cache_read_input_tokens),
+            ..MessageUsage::new(u.input_tokens, 1)
+        };
+        self.writer.start(&self.message_id, usage, out);
     }
 
-    fn delta(&mut self, delta: Delta<'_>, out: &mut Vec<Event>) {
+    fn delta(&mut self, delta: Delta<'_>, out: &mut Vec<SseEvent>) {
         // Some servers send the same text as both `reasoning_content` and `reasoning`.
         let reasoning = delta
             .reasoning_content
             .filter(|r| !r.is_empty())
             .or(delta.reasoning.filter(|r| !r.is_empty()));
         if let Some(r) = reasoning {
-            self.thinking(&r, out);
+            self.before_block(BlockKind::Thinking, out);
+            self.writer.thinking(&r, out);
         }
         if let Some(text) = delta.content.filter(|t| !t.0.is_empty()) {
-            self.text(&text.0, out);
+            self.before_block(BlockKind::Text, out);
+            self.writer.text(&text.0, out);
         }
         if let Some(refusal) = delta.refusal.filter(|r| !r.is_empty()) {
-            self.text(&refusal, out);
+            self.before_block(BlockKind::Text, out);
+            self.writer.text(&refusal, out);
         }
         let calls = delta.tool_calls.filter(|c| !c.is_empty());
         if calls.is_some() && self.legacy_calls != Some(true) {
@@ -300,77 +240,45 @@ impl StreamTranslator {
         }
     }
 
-    fn text(&mut self, text: &str, out: &mut Vec<Event>) {
-        let index = match self.open {
-            Open::Text { index } => index,
-            _ => {
-                self.close_all(out);
-                let index = self.open_block(BlockStart::Text { text: "" }, out);
-                self.open = Open::Text { index };
-                index
-            }
-        };
-        out.push(block_delta(index, DeltaBody::TextDelta { text }));
+    /// Before a text or thinking delta: unless a block of that kind is open, close the open
+    /// block and emit every pending call first, so no call is lost behind the new block.
+    fn before_block(&mut self, kind: BlockKind, out: &mut Vec<SseEvent>) {
+        if !matches!(self.writer.open_block(), Some((open, _)) if open == kind) {
+            self.close_all(out);
+        }
     }
 
-    fn thinking(&mut self, thinking: &str, out: &mut Vec<Event>) {
-        let index = match &mut self.open {
-            Open::Thinking { index, hash } => {
-                hash.write(thinking.as_bytes());
-                *index
-            }
-            _ => {
-                self.close_all(out);
-                let index = self.open_block(
-                    BlockStart::Thinking {
-                        thinking: "",
-                        signature: "",
-                    },
-                    out,
-                );
-                let mut hash = Fnv::default();
-                hash.write(thinking.as_bytes());
-                self.open = Open::Thinking { index, hash };
-                index
-            }
-        };
-        out.push(block_delta(index, DeltaBody::ThinkingDelta { thinking }));
-    }
-
-    fn tool_fragment(&mut self, call: ToolCallDelta<'_>, out: &mut Vec<Event>) {
+    fn tool_fragment(&mut self, call: ToolCallDelta<'_>, out: &mut Vec<SseEvent>) {
         let function = call.function.unwrap_or_default();
         let args = function.arguments.map(arguments_text).unwrap_or_default();
         let slot = self.slot_for(call.index, call.id.as_deref());
         let t = &mut self.tools[slot];
-        if let ToolState::Pending { buf } = &mut t.state {
-            if let Some(id) = call.id.filter(|id| !id.is_empty()) {
-                if t.generated_id {
-                    t.id = id.0.into_owned();
-                    t.generated_id = false;
+        match &mut t.state {
+            ToolState::Pending { buf } => {
+                if let Some(id) = call.id.filter(|id| !id.is_empty()) {
+                    if t.generated_id {
+                        t.id = id.0.into_owned();
+                        t.generated_id = false;
+                    }
                 }
-            }
-            if let Some(name) = function.name.filter(|n| !n.is_empty()) {
-                if t.name.is_empty() {
-                    t.name = name.0.into_owned();
+                if let Some(name) = function.name.filter(|n| !n.is_empty()) {
+                    if t.name.is_empty() {
+                        t.name = name.0.into_owned();
+                    }
                 }
-            }
-            buf.push_str(&args);
-            t.scan.feed(&args);
-        } else if let ToolState::Open { index } = t.state {
-            if !args.is_empty() {
+                buf.push_str(&args);
                 t.scan.feed(&args);
-                out.push(block_delta(
-                    index,
-                    DeltaBody::InputJsonDelta {
-                        partial_json: &args,
-                    },
-                ));
             }
+            // An open call's block is the writer's open block.
+            ToolState::Open => {
+                t.scan.feed(&args);
+                self.writer.tool_input(&args, out);
+            }
+            // The block cannot be reopened; late fragments are dropped.
+            ToolState::Closed => {}
         }
-        // Closed: the block cannot be reopened; late fragments are dropped.
         self.promote(out);
     }
-
     /// Finds (or creates) the slot a fragment belongs to: by upstream `index` (and `id` when
     /// both are given); without an index, by `id`, else the latest call (a continuation).
     fn slot_for(&mut self, index: Option<u64>, id: Option<&str>) -> usize {
@@ -415,9 +323,9 @@ impl StreamTranslator {
 
     /// Opens the first pending call (that has a name) whenever the open block may be closed:
     /// it is text or thinking, or a call whose arguments are complete JSON.
-    fn promote(&mut self, out: &mut Vec<Event>) {
+    fn promote(&mut self, out: &mut Vec<SseEvent>) {
         loop {
-            if let Open::Tool { slot } = self.open {
+            if let Some(slot) = self.open_tool {
                 if !self.tools[slot].scan.complete() {
                     return;
                 }
@@ -434,71 +342,31 @@ impl StreamTranslator {
         }
     }
 
-    fn open_tool(&mut self, slot: usize, out: &mut Vec<Event>) {
-        let index = self.next_index;
-        self.next_index += 1;
+    /// Opens call `slot`'s `tool_use` block and flushes its buffered arguments.
+    fn open_tool(&mut self, slot: usize, out: &mut Vec<SseEvent>) {
         let t = &mut self.tools[slot];
-        out.push(ev(
-            "content_block_start",
-            &BlockStartEvent {
-                kind: "content_block_start",
-                index,
-                content_block: BlockStart::ToolUse {
-                    id: &t.id,
-                    name: &t.name,
-                    input: EmptyObject {},
-                },
-            },
-        ));
-        let buf = match std::mem::replace(&mut t.state, ToolState::Open { index }) {
-            ToolState::Pending { buf } => buf,
-            _ => String::new(),
-        };
-        if !buf.is_empty() {
-            out.push(block_delta(
-                index,
-                DeltaBody::InputJsonDelta { partial_json: &buf },
-            ));
+        if self.writer.tool_use_start(&t.id, &t.name, out).is_none() {
+            return;
+        }
+        if let ToolState::Pending { buf } = std::mem::replace(&mut t.state, ToolState::Open) {
+            self.writer.tool_input(&buf, out);
         }
         self.emitted_tool = true;
-        self.open = Open::Tool { slot };
+        self.open_tool = Some(slot);
     }
 
-    /// Closes the open block, whatever it is.
-    fn close_open(&mut self, out: &mut Vec<Event>) {
-        let index = match std::mem::replace(&mut self.open, Open::None) {
-            Open::None => return,
-            Open::Text { index } => index,
-            Open::Thinking { index, hash } => {
-                let signature = thinking_signature(hash.finish());
-                out.push(block_delta(
-                    index,
-                    DeltaBody::SignatureDelta {
-                        signature: &signature,
-                    },
-                ));
-                index
-            }
-            Open::Tool { slot } => {
-                let ToolState::Open { index } = self.tools[slot].state else {
-                    unreachable!("the open tool slot is in the Open state");
-                };
-                self.tools[slot].state = ToolState::Closed;
-                index
-            }
-        };
-        out.push(ev(
-            "content_block_stop",
-            &BlockStop {
-                kind: "content_block_stop",
-                index,
-            },
-        ));
+    /// Closes the writer's open block, whatever it is (an open call can then take no more
+    /// fragments).
+    fn close_open(&mut self, out: &mut Vec<SseEvent>) {
+        if let Some(slot) = self.open_tool.take() {
+            self.tools[slot].state = ToolState::Closed;
+        }
+        self.writer.close_block(out);
     }
 
     /// Closes the open block and emits every pending call (each opened, flushed, closed), so
     /// that another kind of block can follow or the message can end.
-    fn close_all(&mut self, out: &mut Vec<Event>) {
+    fn close_all(&mut self, out: &mut Vec<SseEvent>) {
         self.close_open(out);
         while let Some(slot) = self
             .tools
@@ -508,20 +376,6 @@ impl StreamTranslator {
             self.open_tool(slot, out);
             self.close_open(out);
         }
-    }
-
-    fn open_block(&mut self, block: BlockStart<'_>, out: &mut Vec<Event>) -> usize {
-        let index = self.next_index;
-        self.next_index += 1;
-        out.push(ev(
-            "content_block_start",
-            &BlockStartEvent {
-                kind: "content_block_start",
-                index,
-                content_block: block,
-            },
-        ));
-        index
     }
 }
 
@@ -538,24 +392,6 @@ fn arguments_text(raw: &RawValue) -> String {
     } else {
         text.to_owned()
     }
-}
-
-fn ev<T: Serialize>(event: &'static str, payload: &T) -> Event {
-    Event {
-        event,
-        data: serde_json::to_vec(payload).expect("stream events always serialize"),
-    }
-}
-
-fn block_delta(index: usize, delta: DeltaBody<'_>) -> Event {
-    ev(
-        "content_block_delta",
-        &BlockDelta {
-            kind: "content_block_delta",
-            index,
-            delta,
-        },
-    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -617,129 +453,6 @@ struct FunctionDelta<'a> {
     name: Option<Str<'a>>,
     #[serde(borrow, default)]
     arguments: Option<&'a RawValue>,
-}
-
-// ---------------------------------------------------------------------------------------------
-// Anthropic events
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Serialize)]
-struct TypeOnly {
-    #[serde(rename = "type")]
-    kind: &'static str,
-}
-
-#[derive(Serialize)]
-struct MessageStart<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    message: StartMessage<'a>,
-}
-
-#[derive(Serialize)]
-struct StartMessage<'a> {
-    id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    role: &'static str,
-    model: &'a str,
-    content: [(); 0],
-    stop_reason: Option<()>,
-    stop_sequence: Option<()>,
-    usage: AnthropicUsage,
-}
-
-#[derive(Serialize)]
-struct BlockStartEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    index: usize,
-    content_block: BlockStart<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum BlockStart<'a> {
-    Text {
-        text: &'a str,
-    },
-    Thinking {
-        thinking: &'a str,
-        signature: &'a str,
-    },
-    ToolUse {
-        id: &'a str,
-        name: &'a str,
-        input: EmptyObject,
-    },
-}
-
-#[derive(Serialize)]
-struct EmptyObject {}
-
-#[derive(Serialize)]
-struct BlockDelta<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    index: usize,
-    delta: DeltaBody<'a>,
-}
-
-// Variant names are the wire `type`s (`text_delta`, ...).
-#[allow(clippy::enum_variant_names)]
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum DeltaBody<'a> {
-    TextDelta { text: &'a str },
-    ThinkingDelta { thinking: &'a str },
-    SignatureDelta { signature: &'a str },
-    InputJsonDelta { partial_json: &'a str },
-}
-
-#[derive(Serialize)]
-struct BlockStop {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    index: usize,
-}
-
-#[derive(Serialize)]
-struct MessageDelta {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    delta: StopDelta,
-    usage: DeltaUsage,
-}
-
-#[derive(Serialize)]
-struct StopDelta {
-    stop_reason: &'static str,
-    stop_sequence: Option<()>,
-}
-
-/// Cumulative usage in `message_delta`; cache writes only when the upstream reports them.
-#[derive(Serialize)]
-struct DeltaUsage {
-    input_tokens: u64,
-    #[serde(skip_serializing_if = "is_zero")]
-    cache_creation_input_tokens: u64,
-    cache_read_input_tokens: u64,
-    output_tokens: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-impl From<AnthropicUsage> for DeltaUsage {
-    fn from(u: AnthropicUsage) -> Self {
-        DeltaUsage {
-            input_tokens: u.input_tokens,
-            cache_creation_input_tokens: u.cache_creation_input_tokens,
-            cache_read_input_tokens: u.cache_read_input_tokens,
-            output_tokens: u.output_tokens,
-        }
-    }
 }
 
 #[cfg(test)]

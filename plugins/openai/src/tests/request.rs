@@ -14,7 +14,7 @@ fn translate(req: &Value) -> Value {
 
 fn translate_err(body: &str) -> String {
     match translate_request(body.as_bytes(), "m", &Options::default()) {
-        Err(Error::InvalidRequest(msg)) => msg,
+        Err(PluginError::InvalidRequest(msg)) => msg,
         other => panic!("expected InvalidRequest, got {other:?}"),
     }
 }
@@ -490,14 +490,20 @@ fn options_parsing() {
     assert!(Options::from_json("{}").is_ok());
     assert!(Options::from_json("null").is_ok());
     assert!(Options::from_json(r#"{"unknown": 1}"#).is_ok());
-    assert!(matches!(Options::from_json("[1]"), Err(Error::Internal(_))));
-    assert!(matches!(Options::from_json("[]"), Err(Error::Internal(_))));
+    assert!(matches!(
+        Options::from_json("[1]"),
+        Err(PluginError::Internal(_))
+    ));
+    assert!(matches!(
+        Options::from_json("[]"),
+        Err(PluginError::Internal(_))
+    ));
     assert!(matches!(
         Options::from_json(r#"{"reasoning_content": "no"}"#),
-        Err(Error::Internal(_))
+        Err(PluginError::Internal(_))
     ));
     let e = Options::from_json(r#"{"max_tokens_field": "limit"}"#).unwrap_err();
-    assert!(matches!(e, Error::Internal(m) if m.contains("max_tokens_field")));
+    assert!(matches!(e, PluginError::Internal(m) if m.contains("max_tokens_field")));
 }
 
 #[test]
@@ -704,7 +710,7 @@ fn string_errors_are_those_of_decoded_strings() {
     let mut body = br#"{"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"x","content":"a"#.to_vec();
     body.extend_from_slice(b"\xc3b\"}]}]}");
     match translate_request(&body, "m", &Options::default()) {
-        Err(Error::InvalidRequest(m)) => assert_eq!(
+        Err(PluginError::InvalidRequest(m)) => assert_eq!(
             m,
             "request body is not valid JSON: invalid unicode code point at line 1 column 92"
         ),

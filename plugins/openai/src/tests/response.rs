@@ -10,7 +10,7 @@ fn ok(body: &Value) -> Value {
 
 fn upstream_err(status: u16, body: &str) -> ApiError {
     match translate_response(status, body.as_bytes(), "m") {
-        Err(Error::Upstream(e)) => e,
+        Err(PluginError::Upstream(e)) => e,
         other => panic!("expected an upstream error, got {other:?}"),
     }
 }
@@ -56,7 +56,7 @@ fn thinking_text_and_tools_in_anthropic_order() {
         "usage": {"prompt_tokens": 1000, "completion_tokens": 50,
                   "prompt_tokens_details": {"cached_tokens": 800, "cache_write_tokens": 150}}
     }));
-    let signature = thinking_signature(Fnv::hash(b"The user wants files."));
+    let signature = thinking_signature(SIGNATURE_PREFIX, Fnv::hash(b"The user wants files."));
     assert_eq!(
         out,
         json!({

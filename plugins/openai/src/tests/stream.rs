@@ -40,7 +40,7 @@ fn tool(index: u64, id: Option<&str>, name: Option<&str>, args: &str) -> Value {
 }
 
 /// Decodes events, checking each payload's `type` repeats the event name.
-fn decode(events: Vec<Event>) -> Vec<(String, Value)> {
+fn decode(events: Vec<SseEvent>) -> Vec<(String, Value)> {
     events
         .into_iter()
         .map(|e| {
@@ -122,7 +122,7 @@ fn thinking(i: usize, t: &str) -> (String, Value) {
 fn signature(i: usize, all: &str) -> (String, Value) {
     delta(
         i,
-        json!({"type": "signature_delta", "signature": thinking_signature(Fnv::hash(all.as_bytes()))}),
+        json!({"type": "signature_delta", "signature": ccr_plugin_sdk::provider::thinking_signature(SIGNATURE_PREFIX, Fnv::hash(all.as_bytes()))}),
     )
 }
 
