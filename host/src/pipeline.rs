@@ -530,22 +530,19 @@ async fn upstream_error(
             retry_after,
         },
         Err(other) => ProxyError::Plugin(other),
-        // The plugin did not recognise an error: report the status generically.
-        Ok(_) => ProxyError::Upstream {
-            status: if status >= 500 { 502 } else { status },
-            error_type: if status == 429 {
-                "rate_limit_error".into()
-            } else if status >= 500 {
-                "api_error".into()
-            } else {
-                "invalid_request_error".into()
-            },
-            message: format!(
-                "upstream returned HTTP {status}: {}",
-                String::from_utf8_lossy(&body[..body.len().min(500)])
-            ),
-            retry_after,
-        },
+        // The plugin did not recognise an error: the one status table every provider uses.
+        Ok(_) => {
+            let (client_status, error_type) = ccr_plugin_sdk::provider::map_status(status);
+            ProxyError::Upstream {
+                status: client_status,
+                error_type: error_type.into(),
+                message: format!(
+                    "upstream returned HTTP {status}: {}",
+                    String::from_utf8_lossy(&body[..body.len().min(500)])
+                ),
+                retry_after,
+            }
+        }
     }
 }
 

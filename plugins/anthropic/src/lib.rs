@@ -46,7 +46,9 @@ pub fn build(target: &ProviderTarget, body: &[u8]) -> Result<UpstreamRequest, Pl
 }
 
 /// An upstream error body (`{"type":"error","error":{"type","message"}}`, or anything else)
-/// as a plugin error keeping the upstream's type and wording.
+/// as a plugin error keeping the upstream's wording. An Anthropic error body is already in
+/// Anthropic's vocabulary and keeps its status and type; any other body (a gateway's 502 page,
+/// ...) gets them from the kit's one table ([`ccr_plugin_sdk::provider::map_status`]).
 pub fn upstream_error(status: u16, body: &[u8]) -> PluginError {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let error = parsed.as_ref().and_then(|v| v.get("error"));
@@ -55,10 +57,10 @@ pub fn upstream_error(status: u16, body: &[u8]) -> PluginError {
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned());
-    let mut api = ApiError::for_status(status, message);
-    if let Some(kind) = error.and_then(|e| e.get("type")).and_then(Value::as_str) {
-        api.error_type = kind.to_string();
-    }
+    let api = match error.and_then(|e| e.get("type")).and_then(Value::as_str) {
+        Some(kind) => ApiError::new(status, kind, message),
+        None => ApiError::for_status(status, message),
+    };
     PluginError::Upstream(api)
 }
 
@@ -176,6 +178,20 @@ mod tests {
         assert!(
             matches!(upstream_error(500, b"oops"), PluginError::Upstream(e) if e.message == "oops")
         );
+        // An Anthropic error keeps its status and type; anything else follows the one table.
+        let body = br#"{"type":"error","error":{"type":"api_error","message":"bad gateway"}}"#;
+        match upstream_error(502, body) {
+            PluginError::Upstream(e) => {
+                assert_eq!((e.status, e.error_type.as_str()), (502, "api_error"))
+            }
+            other => panic!("{other:?}"),
+        }
+        match upstream_error(503, b"<html>unavailable</html>") {
+            PluginError::Upstream(e) => {
+                assert_eq!((e.status, e.error_type.as_str()), (529, "overloaded_error"))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
