@@ -161,6 +161,14 @@ impl<'a> Text<'a> {
         Ok(Text::Json(Cow::Borrowed(raw)))
     }
 
+    /// The decoded text: borrowed when plain, unescaped (one allocation) when still JSON.
+    pub fn to_plain(&self) -> Cow<'_, str> {
+        match self {
+            Text::Json(raw) => Cow::Owned(Unescape(contents(raw).chars()).collect()),
+            Text::Plain(s) => Cow::Borrowed(s),
+        }
+    }
+
     /// True for the empty string.
     pub fn is_empty(&self) -> bool {
         match self {
@@ -352,10 +360,7 @@ mod tests {
     }
 
     fn decoded(t: &Text) -> String {
-        match t {
-            Text::Json(raw) => Unescape(contents(raw).chars()).collect(),
-            Text::Plain(s) => s.to_string(),
-        }
+        t.to_plain().into_owned()
     }
 
     #[test]
