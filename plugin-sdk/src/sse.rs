@@ -28,8 +28,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::anthropic::{
-    ContentBlock, ContentDelta, ErrorBody, JsonMap, MessageDeltaBody, MessageDeltaUsage,
-    MessagesResponse, StopReason, StreamEvent, Usage,
+    ContentBlock, ErrorBody, JsonMap, MessageDeltaBody, MessageDeltaUsage, MessagesResponse,
+    StopReason, StreamEvent, Usage,
 };
 use crate::SseEvent;
 
@@ -78,57 +78,58 @@ pub fn tool_use_block_start(index: usize, id: &str, name: &str) -> SseEvent {
     )
 }
 
-fn delta(index: usize, delta: ContentDelta) -> SseEvent {
-    StreamEvent::ContentBlockDelta {
+/// A `content_block_delta` serialised from borrowed parts: providers send one per upstream
+/// chunk, so the text is not copied into a [`StreamEvent`] first. The bytes are the same
+/// (`plugin-sdk/tests/sse.rs` pins them).
+fn delta(index: usize, delta: BorrowedDelta<'_>) -> SseEvent {
+    #[derive(Serialize)]
+    struct Event<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        index: usize,
+        delta: BorrowedDelta<'a>,
+    }
+    let event = Event {
+        kind: "content_block_delta",
         index,
         delta,
-        extra: JsonMap::new(),
+    };
+    SseEvent {
+        event: "content_block_delta".to_owned(),
+        data: serde_json::to_vec(&event).expect("strings serialise to JSON"),
     }
-    .to_sse()
+}
+
+/// The known [`ContentDelta`](crate::anthropic::ContentDelta)s, borrowed.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+// Variant names are the wire `type`s (`text_delta`, ...).
+#[allow(clippy::enum_variant_names)]
+enum BorrowedDelta<'a> {
+    TextDelta { text: &'a str },
+    ThinkingDelta { thinking: &'a str },
+    SignatureDelta { signature: &'a str },
+    InputJsonDelta { partial_json: &'a str },
 }
 
 /// `content_block_delta` with a `text_delta`.
 pub fn text_delta(index: usize, text: &str) -> SseEvent {
-    delta(
-        index,
-        ContentDelta::TextDelta {
-            text: text.to_owned(),
-            extra: JsonMap::new(),
-        },
-    )
+    delta(index, BorrowedDelta::TextDelta { text })
 }
 
 /// `content_block_delta` with a `thinking_delta`.
 pub fn thinking_delta(index: usize, thinking: &str) -> SseEvent {
-    delta(
-        index,
-        ContentDelta::ThinkingDelta {
-            thinking: thinking.to_owned(),
-            extra: JsonMap::new(),
-        },
-    )
+    delta(index, BorrowedDelta::ThinkingDelta { thinking })
 }
 
 /// `content_block_delta` with a `signature_delta` (once, just before `content_block_stop`).
 pub fn signature_delta(index: usize, signature: &str) -> SseEvent {
-    delta(
-        index,
-        ContentDelta::SignatureDelta {
-            signature: signature.to_owned(),
-            extra: JsonMap::new(),
-        },
-    )
+    delta(index, BorrowedDelta::SignatureDelta { signature })
 }
 
 /// `content_block_delta` with an `input_json_delta`: a piece of the tool input's JSON text.
 pub fn input_json_delta(index: usize, partial_json: &str) -> SseEvent {
-    delta(
-        index,
-        ContentDelta::InputJsonDelta {
-            partial_json: partial_json.to_owned(),
-            extra: JsonMap::new(),
-        },
-    )
+    delta(index, BorrowedDelta::InputJsonDelta { partial_json })
 }
 
 /// `content_block_stop`.
