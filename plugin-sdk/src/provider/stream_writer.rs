@@ -104,9 +104,8 @@ impl AnthropicStreamWriter {
     }
 
     /// Closes every thinking block the upstream did not sign with a generated signature,
-    /// `{prefix}-{hash of the block's text}` (see
-    /// [`thinking_signature`](crate::provider::thinking_signature)): Anthropic clients require
-    /// one, and upstreams other than Anthropic have none.
+    /// `{prefix}-{hash of the block's text}` (see [`thinking_signature`]): Anthropic clients
+    /// require one, and upstreams other than Anthropic have none.
     pub fn with_generated_signatures(mut self, prefix: &'static str) -> Self {
         self.signature_prefix = Some(prefix);
         self
