@@ -3,7 +3,6 @@
 //! Every failure must reach the client as an Anthropic-shaped error (a JSON body, or an
 //! `error` event once a stream has started), and the server must keep serving.
 
-mod gateway_common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,7 +12,7 @@ use std::time::{Duration, Instant};
 use ccr_tests::mock::TEXT_ANSWER;
 use ccr_tests::{fixtures, MockUpstream, Proxy, ProxyOptions};
 use futures::StreamExt;
-use gateway_common::*;
+use crate::gateway_common::*;
 use serde_json::{json, Value};
 
 fn start(mock: &MockUpstream) -> Proxy {
