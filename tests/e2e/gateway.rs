@@ -5,15 +5,14 @@
 //! Upstream errors, fallback, bad input and auth are in `gateway_errors.rs`; hot reload and
 //! logs in `gateway_config.rs`.
 
-
 use std::collections::BTreeSet;
 
+use crate::gateway_common::*;
 use ccr_tests::fixtures::{self, ATTRIBUTION_BLOCK, IDENTITY_BLOCK};
 use ccr_tests::mock::{
     CACHED_TOKENS, COMPLETION_TOKENS, PROMPT_TOKENS, REASONING_TEXT, REASONING_TOKENS, TEXT_ANSWER,
 };
 use ccr_tests::{MockUpstream, Proxy, ProxyOptions};
-use crate::gateway_common::*;
 use serde_json::{json, Value};
 
 fn start(mock: &MockUpstream, default_model: &str) -> Proxy {

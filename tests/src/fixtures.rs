@@ -300,7 +300,7 @@ pub fn claude_code_headers() -> Vec<(&'static str, &'static str)> {
 }
 
 /// A CCR config with one provider `mock` at `mock.chat_url()` (api key `sk-mock`, every name
-/// of [`MODEL_NAMES`] as a model) and `Router.default = "mock,<default_model>"`. Add other
+/// of [`MODEL_NAMES`](crate::mock::MODEL_NAMES) as a model) and `Router.default = "mock,<default_model>"`. Add other
 /// keys (`APIKEY`, `Router.background`, transformers...) to the returned value as needed.
 pub fn mock_provider_config(mock: &MockUpstream, default_model: &str) -> Value {
     json!({

@@ -106,7 +106,6 @@ impl Answer {
     pub fn output_tokens(&self) -> u64 {
         COMPLETION_TOKENS + self.reasoning_tokens()
     }
-
 }
 
 /// The answer a [`Plan`] gives when it answers at all (errors and faults are the wires' and

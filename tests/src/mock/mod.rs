@@ -68,11 +68,11 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-pub use behaviour::{Behaviour, Plan};
 pub use answer::{
     CACHED_TOKENS, COMPLETION_TOKENS, PROMPT_TOKENS, REASONING_SIGNATURE, REASONING_TEXT,
     REASONING_TOKENS, TEXT_ANSWER,
 };
+pub use behaviour::{Behaviour, Plan};
 pub use wire::{message_text, mock_provider_config, Wire};
 
 /// The arguments (a JSON string) of the `Bash` tool call of the `bash-tool` model.

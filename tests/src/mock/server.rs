@@ -223,7 +223,10 @@ async fn answer_request(
     body: Value,
 ) -> Result<Response<Body>, HangUp> {
     if !body.is_object() {
-        return Ok(json_response(StatusCode::BAD_REQUEST, &wire.not_json_error()));
+        return Ok(json_response(
+            StatusCode::BAD_REQUEST,
+            &wire.not_json_error(),
+        ));
     }
     if let Err((status, error)) = wire.validate(headers, &body) {
         return Ok(json_response(status, &error));

@@ -120,10 +120,16 @@ impl WireProtocol for Anthropic {
         let kind = error_type(status);
         let message = match kind {
             "authentication_error" => "invalid x-api-key".to_string(),
-            "permission_error" => "Your API key does not have permission to use the specified resource.".to_string(),
+            "permission_error" => {
+                "Your API key does not have permission to use the specified resource.".to_string()
+            }
             "not_found_error" => format!("model: {model}"),
-            "request_too_large" => "Request exceeds the maximum allowed number of bytes.".to_string(),
-            "rate_limit_error" => "Number of request tokens has exceeded your per-minute rate limit.".to_string(),
+            "request_too_large" => {
+                "Request exceeds the maximum allowed number of bytes.".to_string()
+            }
+            "rate_limit_error" => {
+                "Number of request tokens has exceeded your per-minute rate limit.".to_string()
+            }
             "overloaded_error" => "Overloaded".to_string(),
             "api_error" => "Internal server error".to_string(),
             _ => format!("Invalid request to mock model '{model}'."),
@@ -204,7 +210,10 @@ fn request_error(body: &Value) -> Option<String> {
                 "messages.{i}.role: Input should be 'user' or 'assistant'"
             ));
         }
-        let blocks = message["content"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        let blocks = message["content"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         if role == "user" {
             for block in blocks.iter().filter(|b| b["type"] == "tool_result") {
                 let id = block["tool_use_id"].as_str().unwrap_or("");

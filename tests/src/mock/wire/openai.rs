@@ -57,7 +57,10 @@ impl WireProtocol for OpenAi {
 
     fn events_until_text(&self, answer: &Answer, env: &Envelope, pieces: usize) -> Vec<Bytes> {
         // The role chunk, then one chunk per text piece.
-        chunks(answer, env)[..1 + pieces].iter().map(sse_data).collect()
+        chunks(answer, env)[..1 + pieces]
+            .iter()
+            .map(sse_data)
+            .collect()
     }
 
     fn malformed_events(&self, env: &Envelope) -> Vec<Bytes> {
@@ -177,7 +180,8 @@ pub fn completion(answer: &Answer, env: &Envelope) -> Value {
     }
     if !answer.tool_calls.is_empty() {
         message["tool_calls"] = Value::Array(
-            answer.tool_calls
+            answer
+                .tool_calls
                 .iter()
                 .map(|call| {
                     json!({
