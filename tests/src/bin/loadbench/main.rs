@@ -196,6 +196,8 @@ fn main() {
     std::process::exit(code);
 }
 
+/// The run, step by step: the request mix, then each system measured in turn against the
+/// same upstream, then the report.
 fn run() -> Result<()> {
     let args = Args::parse()?;
     let load_before = load_average();
@@ -205,6 +207,36 @@ fn run() -> Result<()> {
             args.ccr_bin.display()
         );
     }
+    let runtime = client_runtime(&args)?;
+    let kinds = request_mix(&args, &runtime)?;
+    if let Some(dir) = &args.dump_requests {
+        return dump_requests(dir, &kinds);
+    }
+
+    let (mock, mock_port) = start_mock(&args)?;
+    let chat_url = format!("http://127.0.0.1:{mock_port}/v1/chat/completions");
+    let bench = Bench {
+        args: &args,
+        runtime: &runtime,
+        kinds: &kinds,
+        chat_url: &chat_url,
+        mock_pid: mock.pid(),
+    };
+    // In this order: the floor first, so every later figure is measured the same way.
+    let direct = bench.direct()?;
+    let (ccr, ccr_version) = bench.ccr()?;
+    let claude_code_router = bench.claude_code_router()?;
+    let systems = vec![direct, ccr, claude_code_router];
+    drop(mock);
+
+    let env = environment(&args, ccr_version.as_deref(), &load_before);
+    write_report(&args, &report(&args, &env, &kinds, &systems))?;
+    runtime.shutdown_background();
+    Ok(())
+}
+
+/// The load generator's runtime, which also turns Ctrl-C / SIGTERM into [`INTERRUPTED`].
+fn client_runtime(args: &Args) -> Result<tokio::runtime::Runtime> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.client_threads.max(1))
         .thread_name("loadbench")
@@ -229,11 +261,15 @@ fn run() -> Result<()> {
         eprintln!("loadbench: interrupted, stopping");
         INTERRUPTED.store(true, Ordering::Relaxed);
     });
+    Ok(runtime)
+}
 
+/// Every request kind in both wire formats, each checked for its request-number marker.
+fn request_mix(args: &Args, runtime: &tokio::runtime::Runtime) -> Result<Vec<RequestKind>> {
     eprintln!("loadbench: building the request mix");
     let requests = build_kinds(&args.sizes);
     eprintln!("loadbench: capturing what ccr sends upstream");
-    let upstream_bodies = capture_upstream_bodies(&args, &runtime, &requests)?;
+    let upstream_bodies = capture_upstream_bodies(args, runtime, &requests)?;
     let kinds: Vec<RequestKind> = requests
         .iter()
         .zip(upstream_bodies)
@@ -246,7 +282,6 @@ fn run() -> Result<()> {
             openai,
         })
         .collect();
-    drop(requests);
     check_interrupted()?;
     for kind in &kinds {
         if marker_digits(&kind.anthropic).is_none() {
@@ -259,100 +294,149 @@ fn run() -> Result<()> {
             );
         }
     }
-    if let Some(dir) = &args.dump_requests {
-        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        for kind in &kinds {
-            let stem = kind.label.to_lowercase().replace(' ', "-");
-            fs::write(dir.join(format!("{stem}.anthropic.json")), &kind.anthropic)?;
-            fs::write(dir.join(format!("{stem}.openai.json")), &kind.openai)?;
-        }
-        eprintln!(
-            "loadbench: wrote {} requests to {}",
-            kinds.len() * 2,
-            dir.display()
-        );
-        return Ok(());
+    Ok(kinds)
+}
+
+/// `--dump-requests`: writes both bodies of every kind to `dir` instead of measuring.
+fn dump_requests(dir: &Path, kinds: &[RequestKind]) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for kind in kinds {
+        let stem = kind.label.to_lowercase().replace(' ', "-");
+        fs::write(dir.join(format!("{stem}.anthropic.json")), &kind.anthropic)?;
+        fs::write(dir.join(format!("{stem}.openai.json")), &kind.openai)?;
     }
-
-    let (mock, mock_port) = start_mock(&args)?;
-    let chat_url = format!("http://127.0.0.1:{mock_port}/v1/chat/completions");
-    let streams: Vec<bool> = kinds.iter().map(|k| k.stream).collect();
-    let anthropic_target = |port: u16| Target {
-        url: format!("http://127.0.0.1:{port}/v1/messages"),
-        headers: headers(&fixtures::claude_code_headers()),
-        wire: Wire::Anthropic,
-        bodies: kinds.iter().map(|k| k.anthropic.clone()).collect(),
-        markers: kinds.iter().map(|k| marker_digits(&k.anthropic)).collect(),
-        streams: streams.clone(),
-    };
-    let mut systems = Vec::new();
-
-    // 1. The floor: the upstream directly, with the bodies ccr would send it.
-    eprintln!("loadbench: direct upstream");
-    let direct = Target {
-        url: chat_url.clone(),
-        headers: headers(&[
-            ("content-type", "application/json"),
-            ("authorization", "Bearer sk-mock"),
-        ]),
-        wire: Wire::OpenAi,
-        bodies: kinds.iter().map(|k| k.openai.clone()).collect(),
-        markers: kinds.iter().map(|k| marker_digits(&k.openai)).collect(),
-        streams: streams.clone(),
-    };
-    let run = measure(&args, &runtime, "direct", direct, mock.pid(), mock.pid())?;
-    systems.push(SystemReport {
-        name: "direct upstream (floor)".into(),
-        outcome: Ok(run),
-    });
-
-    // 2. ccr.
-    eprintln!("loadbench: ccr ({})", args.ccr_bin.display());
-    let proxy = Proxy::try_start(ProxyOptions {
-        binary: Some(args.ccr_bin.clone()),
-        ..ProxyOptions::new(bench_config(&chat_url, None))
-    })
-    .context("starting ccr")?;
-    let ccr_version = command_output(&args.ccr_bin.to_string_lossy(), &["--version"]);
-    let run = measure(
-        &args,
-        &runtime,
-        "ccr",
-        anthropic_target(proxy.port()),
-        proxy.pid(),
-        mock.pid(),
+    eprintln!(
+        "loadbench: wrote {} requests to {}",
+        kinds.len() * 2,
+        dir.display()
     );
-    if run.is_err() && !INTERRUPTED.load(Ordering::Relaxed) {
-        eprintln!("{}", proxy.logs());
-    }
-    systems.push(SystemReport {
-        name: "ccr".into(),
-        outcome: Ok(run?),
-    });
-    drop(proxy);
+    Ok(())
+}
 
-    // 3. claude-code-router.
-    if args.skip_ccr {
-        eprintln!("loadbench: claude-code-router skipped (--skip-ccr)");
-        systems.push(SystemReport {
-            name: "claude-code-router".into(),
-            outcome: Err("--skip-ccr".into()),
-        });
-    } else {
+/// The report on stdout, and to `--out` and `--markdown` when given.
+fn write_report(args: &Args, text: &str) -> Result<()> {
+    print!("{text}");
+    if let Some(path) = &args.out {
+        fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.markdown {
+        update_markdown(path, text)?;
+    }
+    Ok(())
+}
+
+/// What every system's measurement shares: the options, the client runtime, the mix and the
+/// upstream.
+struct Bench<'a> {
+    args: &'a Args,
+    runtime: &'a tokio::runtime::Runtime,
+    kinds: &'a [RequestKind],
+    chat_url: &'a str,
+    mock_pid: u32,
+}
+
+impl Bench<'_> {
+    /// The Anthropic-side target of a proxy listening on `port`.
+    fn anthropic_target(&self, port: u16) -> Target {
+        Target {
+            url: format!("http://127.0.0.1:{port}/v1/messages"),
+            headers: headers(&fixtures::claude_code_headers()),
+            wire: Wire::Anthropic,
+            bodies: self.kinds.iter().map(|k| k.anthropic.clone()).collect(),
+            markers: self
+                .kinds
+                .iter()
+                .map(|k| marker_digits(&k.anthropic))
+                .collect(),
+            streams: self.kinds.iter().map(|k| k.stream).collect(),
+        }
+    }
+
+    /// The floor: the upstream directly, with the bodies ccr would send it.
+    fn direct(&self) -> Result<SystemReport> {
+        eprintln!("loadbench: direct upstream");
+        let direct = Target {
+            url: self.chat_url.to_string(),
+            headers: headers(&[
+                ("content-type", "application/json"),
+                ("authorization", "Bearer sk-mock"),
+            ]),
+            wire: Wire::OpenAi,
+            bodies: self.kinds.iter().map(|k| k.openai.clone()).collect(),
+            markers: self
+                .kinds
+                .iter()
+                .map(|k| marker_digits(&k.openai))
+                .collect(),
+            streams: self.kinds.iter().map(|k| k.stream).collect(),
+        };
+        let run = measure(
+            self.args,
+            self.runtime,
+            "direct",
+            direct,
+            self.mock_pid,
+            self.mock_pid,
+        )?;
+        Ok(SystemReport {
+            name: "direct upstream (floor)".into(),
+            outcome: Ok(run),
+        })
+    }
+
+    /// `ccr` (a failure ends the run, with its logs), and its `--version`.
+    fn ccr(&self) -> Result<(SystemReport, Option<String>)> {
+        let args = self.args;
+        eprintln!("loadbench: ccr ({})", args.ccr_bin.display());
+        let proxy = Proxy::try_start(ProxyOptions {
+            binary: Some(args.ccr_bin.clone()),
+            ..ProxyOptions::new(bench_config(self.chat_url, None))
+        })
+        .context("starting ccr")?;
+        let version = command_output(&args.ccr_bin.to_string_lossy(), &["--version"]);
+        let run = measure(
+            args,
+            self.runtime,
+            "ccr",
+            self.anthropic_target(proxy.port()),
+            proxy.pid(),
+            self.mock_pid,
+        );
+        if run.is_err() && !INTERRUPTED.load(Ordering::Relaxed) {
+            eprintln!("{}", proxy.logs());
+        }
+        let report = SystemReport {
+            name: "ccr".into(),
+            outcome: Ok(run?),
+        };
+        Ok((report, version))
+    }
+
+    /// claude-code-router; when it is skipped, missing or fails, its row says why.
+    fn claude_code_router(&self) -> Result<SystemReport> {
+        let args = self.args;
+        let name = "claude-code-router".to_string();
+        if args.skip_ccr {
+            eprintln!("loadbench: claude-code-router skipped (--skip-ccr)");
+            return Ok(SystemReport {
+                name,
+                outcome: Err("--skip-ccr".into()),
+            });
+        }
         eprintln!(
             "loadbench: claude-code-router ({})",
             args.claude_code_router.display()
         );
-        let outcome = match start_claude_code_router(&args, &chat_url) {
+        let outcome = match start_claude_code_router(args, self.chat_url) {
             Ok(router) => {
                 eprintln!("loadbench: claude-code-router {} ready", router.version);
                 let run = measure(
-                    &args,
-                    &runtime,
+                    args,
+                    self.runtime,
                     "claude-code-router",
-                    anthropic_target(router.port),
+                    self.anthropic_target(router.port),
                     router.guard.pid(),
-                    mock.pid(),
+                    self.mock_pid,
                 );
                 match run {
                     Ok(run) => Ok(run),
@@ -370,22 +454,6 @@ fn run() -> Result<()> {
         if let Err(reason) = &outcome {
             eprintln!("loadbench: claude-code-router skipped: {reason}");
         }
-        systems.push(SystemReport {
-            name: "claude-code-router".into(),
-            outcome,
-        });
+        Ok(SystemReport { name, outcome })
     }
-    drop(mock);
-
-    let env = environment(&args, ccr_version.as_deref(), &load_before);
-    let text = report(&args, &env, &kinds, &systems);
-    print!("{text}");
-    if let Some(path) = &args.out {
-        fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
-    }
-    if let Some(path) = &args.markdown {
-        update_markdown(path, &text)?;
-    }
-    runtime.shutdown_background();
-    Ok(())
 }
