@@ -121,7 +121,7 @@ pub struct MockOptions {
     /// Record every request (default true). Turn off for long benchmarks: recording parses
     /// and keeps every body.
     pub record: bool,
-    /// Answer every chat completion with the precomputed `static` answer whatever the model,
+    /// Answer every OpenAI chat completion with the precomputed `static` answer whatever the model,
     /// without parsing the body unless `record` is on (the request is only scanned for
     /// `"stream":true` and `"include_usage":true`). For load benchmarks, so the upstream is
     /// not the bottleneck. Default false.

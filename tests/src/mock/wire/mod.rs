@@ -26,9 +26,6 @@ pub enum Wire {
 }
 
 impl Wire {
-    /// Both wires, for tests that run on each.
-    pub const ALL: [Wire; 2] = [Wire::OpenAi, Wire::Anthropic];
-
     /// The wire a request path is for, if any.
     pub fn for_path(path: &str) -> Option<Wire> {
         if path.ends_with("/chat/completions") {
