@@ -2,8 +2,8 @@
 # Installs the real Anthropic clients the end-to-end tests drive through ccr, into the repo:
 #
 #   .tools/clients/node   npm prefix with @anthropic-ai/claude-code (the `claude` CLI), used by
-#                         tests/tests/claude_code.rs
-#   .tools/venv           Python venv with the `anthropic` SDK, used by tests/tests/python_sdk.rs
+#                         tests/e2e/claude_code.rs
+#   .tools/venv           Python venv with the `anthropic` SDK, used by tests/e2e/python_sdk.rs
 #                         (the same venv tests/setup/install-plugin-tools.sh puts componentize-py
 #                         in: it is created if missing and never deleted)
 #

@@ -11,7 +11,7 @@
 
 use serde_json::{json, Value};
 
-use crate::mock::{MockUpstream, MODEL_NAMES};
+use crate::mock::{self, MockUpstream, Wire};
 
 /// The model Claude Code asks for in these fixtures.
 pub const CLAUDE_MODEL: &str = "claude-sonnet-4-5-20250929";
@@ -300,21 +300,12 @@ pub fn claude_code_headers() -> Vec<(&'static str, &'static str)> {
 }
 
 /// A CCR config with one provider `mock` at `mock.chat_url()` (api key `sk-mock`, every name
-/// of [`MODEL_NAMES`] as a model) and `Router.default = "mock,<default_model>"`. Add other
+/// of [`MODEL_NAMES`](crate::mock::MODEL_NAMES) as a model) and `Router.default = "mock,<default_model>"`. Add other
 /// keys (`APIKEY`, `Router.background`, transformers...) to the returned value as needed.
 pub fn mock_provider_config(mock: &MockUpstream, default_model: &str) -> Value {
-    let mut models: Vec<&str> = MODEL_NAMES.to_vec();
-    if !models.contains(&default_model) {
-        models.push(default_model);
-    }
     json!({
         "LOG": false,
-        "Providers": [{
-            "name": "mock",
-            "api_base_url": mock.chat_url(),
-            "api_key": "sk-mock",
-            "models": models
-        }],
+        "Providers": [mock::mock_provider_config(mock, Wire::OpenAi, default_model)],
         "Router": {"default": format!("mock,{default_model}")}
     })
 }

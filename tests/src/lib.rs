@@ -2,8 +2,9 @@
 //!
 //! Three pieces, each usable on its own:
 //!
-//! - [`mock`]: [`MockUpstream`], a real HTTP server speaking the OpenAI Chat Completions wire
-//!   format whose behaviour (text, tools, reasoning, errors, slow or broken streams, echo...)
+//! - [`mock`]: [`MockUpstream`], a real HTTP server speaking the OpenAI Chat Completions and
+//!   Anthropic Messages wire formats ([`Wire`]; [`mock_provider_config`] points a provider at
+//!   either) whose behaviour (text, tools, reasoning, errors, slow or broken streams, echo...)
 //!   is chosen per request by the `model` name, so one mock serves every test.
 //! - [`proxy`]: [`Proxy`], the real `ccr` binary run as a child process on a free port with a
 //!   throwaway `HOME`, killed on drop.
@@ -39,7 +40,7 @@ pub mod registry;
 pub mod sse;
 pub mod wasm;
 
-pub use mock::{MockOptions, MockUpstream, RecordedRequest};
+pub use mock::{mock_provider_config, MockOptions, MockUpstream, RecordedRequest, Wire};
 pub use proxy::{Proxy, ProxyOptions};
 
 /// Returns a TCP port on 127.0.0.1 that was free a moment ago.

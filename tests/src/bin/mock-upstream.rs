@@ -7,11 +7,11 @@
 //!
 //! - `--port N`: port on 127.0.0.1 (default 0 = a free one).
 //! - `--print-port`: print the chosen port alone on stdout's first line (then flush).
-//! - `--static`: answer every chat completion with the precomputed static answer.
+//! - `--static`: answer every OpenAI chat completion with the precomputed static answer.
 //! - `--record`: keep every request in memory (off by default: nothing can read them here).
 //! - `--threads N`: tokio worker threads (default 1).
 //!
-//! Serves until killed.
+//! Serves both wires (`/v1/chat/completions` and `/v1/messages`) until killed.
 
 use ccr_tests::{MockOptions, MockUpstream};
 use std::io::Write;

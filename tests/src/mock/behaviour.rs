@@ -2,13 +2,16 @@
 
 use std::time::Duration;
 
-/// What the mock does with one chat completion request.
+/// What the mock does with one chat request (whatever its wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Behaviour {
     /// "Hello from mock", finish `stop` (also the fallback for unknown names).
     Text,
     /// Same answer as [`Behaviour::Text`], explicitly finish `stop`.
     Stop,
+    /// `"Hello from"`, ended by the request's first stop sequence (` mock` if it has none):
+    /// Anthropic reports `stop_sequence`, OpenAI only `stop`.
+    StopSequence,
     /// Two parallel tool calls, finish `tool_calls`.
     Tools,
     /// DeepSeek-style `reasoning_content`, then text.
@@ -21,11 +24,11 @@ pub enum Behaviour {
     ContentFilter,
     /// Legacy `function_call`, finish `function_call`.
     FunctionCall,
-    /// Non-2xx with an OpenAI error body.
+    /// Non-2xx with the wire's error body.
     HttpError(u16),
     /// 400 `context_length_exceeded`.
     ContextLength,
-    /// Text deltas, then a `data: {"error":...}` event, then the stream ends.
+    /// Text deltas, then the wire's error event, then the stream ends.
     MidstreamError,
     /// 200 with an invalid JSON body or an invalid chunk.
     Malformed,
@@ -70,6 +73,7 @@ const KEYWORDS: &[(&str, Behaviour)] = &[
     ("static", Behaviour::Static),
     ("length", Behaviour::Length),
     ("tools", Behaviour::Tools),
+    ("stop-sequence", Behaviour::StopSequence),
     ("stop", Behaviour::Stop),
 ];
 
@@ -128,6 +132,8 @@ mod tests {
         assert_eq!(b("text"), Behaviour::Text);
         assert_eq!(b("gpt-4o"), Behaviour::Text);
         assert_eq!(b("tools"), Behaviour::Tools);
+        assert_eq!(b("stop-sequence"), Behaviour::StopSequence);
+        assert_eq!(b("stop"), Behaviour::Stop);
         assert_eq!(b("openrouter/mock-tools"), Behaviour::Tools);
         assert_eq!(b("bash-tool"), Behaviour::BashTool);
         assert_eq!(b("reasoning-or"), Behaviour::ReasoningOpenRouter);

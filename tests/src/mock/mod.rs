@@ -1,6 +1,9 @@
 //! [`MockUpstream`]: a real HTTP server on 127.0.0.1 that speaks the OpenAI Chat Completions
-//! wire format and picks its behaviour per request from the `model` name (TensorZero style),
-//! so one mock serves every test.
+//! and the Anthropic Messages wire formats ([`Wire`], chosen by the request path) and picks
+//! its behaviour per request from the `model` name (TensorZero style), so one mock serves
+//! every test. The table below describes the OpenAI rendering; the Anthropic wire renders
+//! the same scenarios as Messages objects, stream events and `{"type":"error"}` bodies (see
+//! [`wire`]).
 //!
 //! # Endpoints
 //!
@@ -8,6 +11,8 @@
 //!   one, see [`MockUpstream::chat_url`]): JSON, or `text/event-stream` when `"stream": true`
 //!   (`data: {chunk}\n\n` … `data: [DONE]\n\n`; with `stream_options.include_usage` every
 //!   chunk carries `"usage": null` and a final `"choices": []` chunk carries the usage).
+//! - `POST …/v1/messages`: the Anthropic Messages wire (`x-api-key`, `anthropic-version`
+//!   checked; whole `message` objects or `message_start` … `message_stop` streams).
 //! - `GET …/models`: `{"object":"list","data":[{"id", "object":"model", ...}]}` listing
 //!   [`MODEL_NAMES`].
 //! - `GET /health`: `{"status":"ok"}` (handy when the mock binary stands in for a process).
@@ -30,6 +35,7 @@
 //! |---|---|
 //! | `text` (default) | `"Hello from mock"` ([`TEXT_ANSWER`]), streamed as `"Hello"`, `" from"`, `" mock"`; finish `stop`; usage [`PROMPT_TOKENS`] (of which [`CACHED_TOKENS`] in `prompt_tokens_details.cached_tokens`) and [`COMPLETION_TOKENS`] |
 //! | `stop` | same as `text` |
+//! | `stop-sequence` | `"Hello from"`, ended by the request's first stop sequence (` mock` without one): finish `stop` (Anthropic: `stop_reason` `stop_sequence` and `stop_sequence` set) |
 //! | `static` | same answer, precomputed (see also [`MockOptions::static_responses`]) |
 //! | `tools` | content `null`, two parallel tool calls: `call_mock_weather` `get_weather` `{"city":"Paris"}` and `call_mock_time` `get_time` `{"tz":"UTC"}`; streamed as two opening fragments (id, type, name, `""`) then argument fragments interleaved by `index`; finish `tool_calls` |
 //! | `reasoning` | `reasoning_content` [`REASONING_TEXT`] (two deltas, each with `content: null`), then the text; `reasoning_tokens` [`REASONING_TOKENS`] |
@@ -52,21 +58,22 @@
 //! - `slow-stream-<ms>`: streams only; the role chunk goes out at once, then `<ms>` passes
 //!   before every later event (including `[DONE]`), for ping tests.
 
+mod answer;
 mod behaviour;
-mod openai;
 mod server;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-pub use behaviour::{Behaviour, Plan};
-pub use openai::{
+pub use answer::{
     CACHED_TOKENS, COMPLETION_TOKENS, PROMPT_TOKENS, REASONING_SIGNATURE, REASONING_TEXT,
     REASONING_TOKENS, TEXT_ANSWER,
 };
-pub use server::message_text;
+pub use behaviour::{Behaviour, Plan};
+pub use wire::{message_text, mock_provider_config, Wire};
 
 /// The arguments (a JSON string) of the `Bash` tool call of the `bash-tool` model.
 pub const BASH_TOOL_ARGUMENTS: &str =
@@ -80,6 +87,7 @@ pub const BASH_TOOL_MARKER: &str = "ccr-roundtrip-42";
 pub const MODEL_NAMES: &[&str] = &[
     "text",
     "stop",
+    "stop-sequence",
     "static",
     "tools",
     "reasoning",
@@ -113,7 +121,7 @@ pub struct MockOptions {
     /// Record every request (default true). Turn off for long benchmarks: recording parses
     /// and keeps every body.
     pub record: bool,
-    /// Answer every chat completion with the precomputed `static` answer whatever the model,
+    /// Answer every OpenAI chat completion with the precomputed `static` answer whatever the model,
     /// without parsing the body unless `record` is on (the request is only scanned for
     /// `"stream":true` and `"include_usage":true`). For load benchmarks, so the upstream is
     /// not the bottleneck. Default false.
@@ -157,7 +165,7 @@ impl RecordedRequest {
     }
 }
 
-/// A running mock OpenAI-compatible upstream. Starts on its own tokio runtime (so it works
+/// A running mock upstream (OpenAI and Anthropic wires). Starts on its own tokio runtime (so it works
 /// from sync tests and from any async runtime) and shuts down when dropped.
 pub struct MockUpstream {
     addr: SocketAddr,
@@ -201,6 +209,11 @@ impl MockUpstream {
             shutdown: Some(shutdown),
             runtime: Some(runtime),
         }
+    }
+
+    /// `http://127.0.0.1:PORT/v1/messages`, the Anthropic Messages endpoint.
+    pub fn messages_url(&self) -> String {
+        format!("{}/v1/messages", self.base_url())
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash).

@@ -13,13 +13,14 @@ use futures::Stream;
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 
+use super::answer::{answer_for, text_answer, Envelope};
 use super::behaviour::{Behaviour, Plan};
-use super::openai::{self, Answer, Envelope, ReasoningStyle, ToolCall, SSE_DONE, TEXT_ANSWER};
-use super::{MockOptions, RecordedRequest, BASH_TOOL_ARGUMENTS, MODEL_NAMES};
+use super::wire::{Wire, WireProtocol};
+use super::{MockOptions, RecordedRequest, MODEL_NAMES};
 
 type Body = UnsyncBoxBody<Bytes, std::io::Error>;
 
@@ -56,20 +57,14 @@ impl State {
             model: "static".into(),
             include_usage,
         };
-        let sse = |include_usage| {
-            let mut out = Vec::new();
-            for chunk in answer.chunks(&env(include_usage)) {
-                out.extend_from_slice(&openai::sse_data(&chunk));
-            }
-            out.extend_from_slice(SSE_DONE);
-            Bytes::from(out)
-        };
+        let openai = Wire::OpenAi.protocol();
+        let sse = |include_usage| Bytes::from(openai.events(&answer, &env(include_usage)).concat());
         State {
             record: options.record,
             static_responses: options.static_responses,
             requests,
             counter: AtomicU64::new(0),
-            static_json: Bytes::from(answer.completion(&env(false)).to_string()),
+            static_json: Bytes::from(openai.message(&answer, &env(false)).to_string()),
             static_sse: sse(false),
             static_sse_usage: sse(true),
         }
@@ -120,9 +115,13 @@ async fn handle(state: &State, request: Request<Incoming>) -> Result<Response<Bo
         Err(_) => return Err(HangUp),
     };
     let path = parts.uri.path().to_string();
-    let is_chat = parts.method == Method::POST && path.ends_with("/chat/completions");
+    let wire = match parts.method {
+        Method::POST => Wire::for_path(&path),
+        _ => None,
+    };
+    let is_openai = wire == Some(Wire::OpenAi);
 
-    if is_chat && state.static_responses && !state.record {
+    if is_openai && state.static_responses && !state.record {
         return Ok(static_response(state, &bytes));
     }
 
@@ -150,11 +149,11 @@ async fn handle(state: &State, request: Request<Incoming>) -> Result<Response<Bo
         state.requests.lock().unwrap().push(recorded);
     }
 
-    if is_chat {
-        if state.static_responses {
-            return Ok(static_response(state, &bytes));
-        }
-        return chat_completion(state, body_json).await;
+    if is_openai && state.static_responses {
+        return Ok(static_response(state, &bytes));
+    }
+    if let Some(wire) = wire {
+        return answer_request(state, wire.protocol(), &parts.headers, body_json).await;
     }
     if parts.method == Method::GET && path.ends_with("/models") {
         let data: Vec<Value> = MODEL_NAMES
@@ -171,11 +170,12 @@ async fn handle(state: &State, request: Request<Incoming>) -> Result<Response<Bo
     }
     Ok(json_response(
         StatusCode::NOT_FOUND,
-        &openai::error_body(
-            &format!("Unknown request URL: {} {path}.", parts.method),
-            "invalid_request_error",
-            json!("unknown_url"),
-        ),
+        &json!({"error": {
+            "message": format!("Unknown request URL: {} {path}.", parts.method),
+            "type": "invalid_request_error",
+            "param": null,
+            "code": "unknown_url"
+        }}),
     ))
 }
 
@@ -215,29 +215,29 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(haystack, needle).is_some()
 }
 
-async fn chat_completion(state: &State, body: Value) -> Result<Response<Body>, HangUp> {
+/// Answers one chat request on `wire` as its model name's [`Plan`] says.
+async fn answer_request(
+    state: &State,
+    wire: &dyn WireProtocol,
+    headers: &HeaderMap,
+    body: Value,
+) -> Result<Response<Body>, HangUp> {
     if !body.is_object() {
         return Ok(json_response(
             StatusCode::BAD_REQUEST,
-            &openai::error_body(
-                "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
-                "invalid_request_error",
-                Value::Null,
-            ),
+            &wire.not_json_error(),
         ));
     }
-    if let Some(message) = conversation_error(&body) {
-        return Ok(json_response(
-            StatusCode::BAD_REQUEST,
-            &openai::error_body(&message, "invalid_request_error", Value::Null),
-        ));
+    if let Err((status, error)) = wire.validate(headers, &body) {
+        return Ok(json_response(status, &error));
     }
     let model = body["model"].as_str().unwrap_or("text").to_string();
     let plan = Plan::from_model(&model);
-    let stream = body["stream"] == Value::Bool(true);
+    let stream = wire.wants_stream(&body);
     let env = Envelope {
         id: format!(
-            "chatcmpl-mock{:08}",
+            "{}{:08}",
+            wire.id_prefix(),
             state.counter.fetch_add(1, Ordering::Relaxed)
         ),
         created: now(),
@@ -249,219 +249,69 @@ async fn chat_completion(state: &State, body: Value) -> Result<Response<Body>, H
         tokio::time::sleep(delay).await;
     }
 
-    let answer = match plan.behaviour {
-        Behaviour::Text | Behaviour::Stop | Behaviour::Static => text_answer(),
-        Behaviour::Length => Answer::text(&["Hello", " from"], "length"),
-        Behaviour::ContentFilter => Answer::text(&["Hello"], "content_filter"),
-        Behaviour::Tools => tools_answer(),
-        Behaviour::Reasoning | Behaviour::ReasoningOpenRouter => Answer {
-            reasoning: vec!["Let me think".into(), " about this.".into()],
-            reasoning_style: if plan.behaviour == Behaviour::Reasoning {
-                ReasoningStyle::DeepSeek
-            } else {
-                ReasoningStyle::OpenRouter
-            },
-            ..text_answer()
-        },
-        Behaviour::FunctionCall => Answer {
-            function_call: Some((
-                "get_weather".into(),
-                vec![r#"{"city":"#.into(), r#""Paris"}"#.into()],
-            )),
-            ..Answer::text(&[], "function_call")
-        },
-        Behaviour::Echo => {
-            let text = body.to_string();
-            Answer {
-                content: split_in(&text, 3),
-                ..text_answer()
-            }
-        }
-        Behaviour::BashTool => bash_tool_answer(&body),
+    let data = |events: Vec<Bytes>| events.into_iter().map(Event::Data).collect::<Vec<_>>();
+    match plan.behaviour {
         Behaviour::HttpError(status) => {
             let mut response = json_response(
                 StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                &openai::error_for_status(status, &env.model),
+                &wire.error(status, &env.model),
             );
             if status == 429 {
                 response
                     .headers_mut()
                     .insert("retry-after", HeaderValue::from_static("1"));
             }
-            return Ok(response);
+            Ok(response)
         }
-        Behaviour::ContextLength => {
-            return Ok(json_response(
-                StatusCode::BAD_REQUEST,
-                &openai::context_length_error(),
-            ))
+        Behaviour::ContextLength => Ok(json_response(
+            StatusCode::BAD_REQUEST,
+            &wire.context_length_error(),
+        )),
+        Behaviour::DropEarly => Err(HangUp),
+        Behaviour::MidstreamError if !stream => {
+            let (status, error) = wire.midstream_error_whole();
+            Ok(json_response(status, &error))
         }
-        Behaviour::DropEarly => return Err(HangUp),
         Behaviour::MidstreamError => {
-            if !stream {
-                return Ok(json_response(StatusCode::OK, &openai::midstream_error()));
-            }
-            let answer = text_answer();
-            let mut events: Vec<Event> = answer.chunks(&env)[..3]
-                .iter()
-                .map(|c| Event::Data(openai::sse_data(c)))
-                .collect();
-            events.push(Event::Data(openai::sse_data(&openai::midstream_error())));
-            return Ok(sse_response(events, plan.chunk_delay));
+            let mut events = data(wire.events_until_text(&text_answer(), &env, 2));
+            events.push(Event::Data(wire.midstream_error_event()));
+            Ok(sse_response(events, plan.chunk_delay))
+        }
+        Behaviour::Malformed if !stream => {
+            let full = Bytes::from(wire.message(&text_answer(), &env).to_string());
+            let cut = full.slice(..full.len() / 2);
+            Ok(bytes_response(StatusCode::OK, "application/json", cut))
         }
         Behaviour::Malformed => {
-            if !stream {
-                let full = Bytes::from(text_answer().completion(&env).to_string());
-                let cut = full.slice(..full.len() / 2);
-                return Ok(bytes_response(StatusCode::OK, "application/json", cut));
-            }
-            let answer = text_answer();
-            let chunks = answer.chunks(&env);
-            let events = vec![
-                Event::Data(openai::sse_data(&chunks[0])),
-                Event::Data(openai::sse_data(&chunks[1])),
-                Event::Data(Bytes::from(format!(
-                    "data: {{\"id\":\"{}\",\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\n\n",
-                    env.id
-                ))),
-                Event::Data(Bytes::from_static(SSE_DONE)),
-            ];
-            return Ok(sse_response(events, plan.chunk_delay));
+            let mut events = data(wire.events_until_text(&text_answer(), &env, 1));
+            events.extend(data(wire.malformed_events(&env)));
+            Ok(sse_response(events, plan.chunk_delay))
+        }
+        Behaviour::Drop if !stream => {
+            let full = Bytes::from(wire.message(&text_answer(), &env).to_string());
+            let half = full.slice(..full.len() / 2);
+            let mut response = Response::new(body_of(vec![Event::Data(half), Event::Cut], None));
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(full.len()));
+            Ok(response)
         }
         Behaviour::Drop => {
-            if !stream {
-                let full = Bytes::from(text_answer().completion(&env).to_string());
-                let half = full.slice(..full.len() / 2);
-                let mut response =
-                    Response::new(body_of(vec![Event::Data(half), Event::Cut], None));
-                let headers = response.headers_mut();
-                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                headers.insert(CONTENT_LENGTH, HeaderValue::from(full.len()));
-                return Ok(response);
-            }
-            let chunks = text_answer().chunks(&env);
-            let mut events: Vec<Event> = chunks[..3]
-                .iter()
-                .map(|c| Event::Data(openai::sse_data(c)))
-                .collect();
+            let mut events = data(wire.events_until_text(&text_answer(), &env, 2));
             events.push(Event::Cut);
-            return Ok(sse_response(events, plan.chunk_delay));
+            Ok(sse_response(events, plan.chunk_delay))
         }
-    };
-
-    if !stream {
-        return Ok(json_response(StatusCode::OK, &answer.completion(&env)));
-    }
-    let mut events: Vec<Event> = answer
-        .chunks(&env)
-        .iter()
-        .map(|c| Event::Data(openai::sse_data(c)))
-        .collect();
-    events.push(Event::Data(Bytes::from_static(SSE_DONE)));
-    Ok(sse_response(events, plan.chunk_delay))
-}
-
-fn text_answer() -> Answer {
-    debug_assert_eq!(TEXT_ANSWER, "Hello from mock");
-    Answer::text(&["Hello", " from", " mock"], "stop")
-}
-
-fn tools_answer() -> Answer {
-    Answer {
-        tool_calls: vec![
-            ToolCall {
-                id: "call_mock_weather".into(),
-                name: "get_weather".into(),
-                fragments: vec![r#"{"ci"#.into(), r#"ty":"Pa"#.into(), r#"ris"}"#.into()],
-            },
-            ToolCall {
-                id: "call_mock_time".into(),
-                name: "get_time".into(),
-                fragments: vec![r#"{"tz"#.into(), r#"":"UTC"}"#.into()],
-            },
-        ],
-        ..Answer::text(&[], "tool_calls")
-    }
-}
-
-/// A tool call to `Bash` unless the conversation already has its result (a `tool` message
-/// after the last assistant message), then a text quoting that result.
-/// What a strict chat template (Qwen's, Llama's) refuses, as a model server answers it: a
-/// system message anywhere but first, or a conversation that does not end with a user or
-/// tool turn (the model would answer nothing the user asked).
-fn conversation_error(body: &Value) -> Option<String> {
-    let messages = body["messages"].as_array()?;
-    if let Some(i) = messages.iter().skip(1).position(|m| m["role"] == "system") {
-        return Some(format!(
-            "System message must be at the beginning (messages[{}] is a system message).",
-            i + 1
-        ));
-    }
-    match messages.last().and_then(|m| m["role"].as_str()) {
-        None | Some("user" | "tool") => None,
-        Some(role) => Some(format!(
-            "The conversation must end with a user or tool message; the last one is {role:?}."
-        )),
-    }
-}
-
-/// A model answering the conversation's last turn: the messages after the last assistant
-/// message. Tool results there get an answer that quotes them; otherwise (a new request
-/// from the user) the model calls Bash.
-fn bash_tool_answer(body: &Value) -> Answer {
-    let empty = Vec::new();
-    let messages = body["messages"].as_array().unwrap_or(&empty);
-    let after_assistant = messages
-        .iter()
-        .rposition(|m| m["role"] == "assistant")
-        .map(|i| &messages[i + 1..])
-        .unwrap_or(&[]);
-    let tool_result = after_assistant
-        .iter()
-        .rev()
-        .find(|m| m["role"] == "tool")
-        .map(|m| message_text(&m["content"]));
-    match tool_result {
-        Some(output) => {
-            let text = format!("The command printed: {}", output.trim());
-            Answer {
-                content: split_in(&text, 2),
-                ..text_answer()
+        _ => {
+            let answer = answer_for(&plan, &body, wire.tool_output(&body));
+            if !stream {
+                return Ok(json_response(StatusCode::OK, &wire.message(&answer, &env)));
             }
+            Ok(sse_response(
+                data(wire.events(&answer, &env)),
+                plan.chunk_delay,
+            ))
         }
-        None => Answer {
-            tool_calls: vec![ToolCall {
-                id: "call_mock_bash".into(),
-                name: "Bash".into(),
-                fragments: split_in(BASH_TOOL_ARGUMENTS, 3),
-            }],
-            ..Answer::text(&[], "tool_calls")
-        },
     }
-}
-
-/// The text of an OpenAI message `content`: a string or an array of text parts (what the
-/// mock and the tests read out of recorded upstream requests).
-pub fn message_text(content: &Value) -> String {
-    match content {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p["text"].as_str())
-            .collect::<Vec<_>>()
-            .join(""),
-        _ => String::new(),
-    }
-}
-
-/// Splits `text` into at most `n` non-empty pieces at char boundaries.
-fn split_in(text: &str, n: usize) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.is_empty() {
-        return vec![String::new()];
-    }
-    let size = chars.len().div_ceil(n).max(1);
-    chars.chunks(size).map(|c| c.iter().collect()).collect()
 }
 
 fn now() -> u64 {
@@ -527,16 +377,4 @@ fn bytes_response(status: StatusCode, content_type: &'static str, body: Bytes) -
 
 fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
     bytes_response(status, "application/json", Bytes::from(value.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn split_keeps_text() {
-        assert_eq!(split_in("abcdefg", 3).concat(), "abcdefg");
-        assert_eq!(split_in("abcdefg", 3).len(), 3);
-        assert_eq!(split_in("é", 3), vec!["é".to_string()]);
-    }
 }

@@ -3,17 +3,15 @@
 //! Every failure must reach the client as an Anthropic-shaped error (a JSON body, or an
 //! `error` event once a stream has started), and the server must keep serving.
 
-mod gateway_common;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::gateway_common::*;
 use ccr_tests::mock::TEXT_ANSWER;
 use ccr_tests::{fixtures, MockUpstream, Proxy, ProxyOptions};
 use futures::StreamExt;
-use gateway_common::*;
 use serde_json::{json, Value};
 
 fn start(mock: &MockUpstream) -> Proxy {

@@ -1,28 +1,18 @@
-//! The bundled `anthropic` provider (CCR's `"use": ["Anthropic"]`) against a real Anthropic
-//! Messages API upstream: a second `ccr`, which itself translates to the OpenAI mock.
-//! client → ccr A (anthropic provider) → ccr B (openai provider) → mock.
+//! The bundled `anthropic` provider (CCR's `"use": ["Anthropic"]`) against the mock's
+//! Anthropic Messages wire: client → ccr (anthropic provider) → mock `/v1/messages`.
 
-use ccr_tests::{sse, MockUpstream, Proxy, ProxyOptions};
+use ccr_tests::{mock_provider_config, sse, MockUpstream, Proxy, ProxyOptions, Wire};
 use serde_json::{json, Value};
 
 #[tokio::test]
 async fn anthropic_upstreams_pass_through_both_ways() {
     let mock = MockUpstream::start();
-    let inner = Proxy::start(ProxyOptions::new(json!({
-        "LOG": false,
-        "APIKEY": "inner-key",
-        "Providers": [{"name": "mock", "api_base_url": mock.chat_url(), "api_key": "sk-mock",
-                       "models": ["text", "tools", "error-429"]}],
-        "Router": {"default": "mock,text"},
-    })));
+    let mut provider = mock_provider_config(&mock, Wire::Anthropic, "text");
+    provider["name"] = json!("claude");
     let outer = Proxy::start(ProxyOptions::new(json!({
         "LOG": false,
-        "Providers": [{
-            "name": "claude", "api_base_url": format!("{}/v1/messages", inner.base_url()),
-            "api_key": "inner-key", "models": ["mock,text", "mock,tools", "mock,error-429"],
-            "transformer": {"use": ["Anthropic"]}
-        }],
-        "Router": {"default": "claude,mock,text"},
+        "Providers": [provider],
+        "Router": {"default": "claude,text"},
     })));
 
     let request = |model: &str, stream: bool| {
@@ -39,15 +29,21 @@ async fn anthropic_upstreams_pass_through_both_ways() {
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["content"][0]["text"], "Hello from mock", "{body}");
-    // The inner proxy got the routed model (with its own `provider,model` form) and no beta
-    // field it was not configured for.
+    // The upstream got the routed model, the Anthropic headers and no beta field it was not
+    // configured for.
     let upstream = mock.last_request().unwrap();
+    assert_eq!(upstream.path, "/v1/messages");
     assert_eq!(upstream.body["model"], "text");
+    assert_eq!(upstream.header("x-api-key"), Some("sk-mock"));
+    assert!(upstream.header("anthropic-version").is_some());
+    assert!(
+        upstream.body.get("context_management").is_none(),
+        "{}",
+        upstream.body
+    );
 
     // Streamed tool calls pass through event by event.
-    let r = outer
-        .post_messages(&request("claude,mock,tools", true))
-        .await;
+    let r = outer.post_messages(&request("claude,tools", true)).await;
     assert_eq!(r.status(), 200);
     let events = sse::read(r).await;
     let names: Vec<&str> = events.iter().filter_map(|e| e.event.as_deref()).collect();
@@ -63,7 +59,7 @@ async fn anthropic_upstreams_pass_through_both_ways() {
 
     // Upstream errors keep their status and type.
     let r = outer
-        .post_messages(&request("claude,mock,error-429", false))
+        .post_messages(&request("claude,error-429", false))
         .await;
     assert_eq!(r.status(), 429);
     let body: Value = r.json().await.unwrap();

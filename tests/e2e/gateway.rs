@@ -5,16 +5,14 @@
 //! Upstream errors, fallback, bad input and auth are in `gateway_errors.rs`; hot reload and
 //! logs in `gateway_config.rs`.
 
-mod gateway_common;
-
 use std::collections::BTreeSet;
 
+use crate::gateway_common::*;
 use ccr_tests::fixtures::{self, ATTRIBUTION_BLOCK, IDENTITY_BLOCK};
 use ccr_tests::mock::{
     CACHED_TOKENS, COMPLETION_TOKENS, PROMPT_TOKENS, REASONING_TEXT, REASONING_TOKENS, TEXT_ANSWER,
 };
 use ccr_tests::{MockUpstream, Proxy, ProxyOptions};
-use gateway_common::*;
 use serde_json::{json, Value};
 
 fn start(mock: &MockUpstream, default_model: &str) -> Proxy {
@@ -830,7 +828,7 @@ async fn small_endpoints() {
 /// The stream validator itself: it accepts Anthropic's documented example and rejects
 /// streams that break the grammar, so the tests above are not vacuous.
 mod validator {
-    use super::gateway_common::check_stream;
+    use crate::gateway_common::check_stream;
     use ccr_tests::sse;
 
     const GOOD: &str = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n\

@@ -647,3 +647,168 @@ fn works_from_sync_code_and_shuts_down_on_drop() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// A `POST /v1/messages` to the mock's Anthropic wire with `headers`.
+async fn post_anthropic(
+    mock: &MockUpstream,
+    headers: &[(&str, &str)],
+    body: Value,
+) -> reqwest::Response {
+    let mut request = client().post(mock.messages_url()).json(&body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+const ANTHROPIC_HEADERS: &[(&str, &str)] = &[
+    ("x-api-key", "sk-mock"),
+    ("anthropic-version", "2023-06-01"),
+];
+
+fn anthropic_request(model: &str, stream: bool) -> Value {
+    json!({"model": model, "max_tokens": 64, "stream": stream,
+           "messages": [{"role": "user", "content": "hi"}]})
+}
+
+#[tokio::test]
+async fn anthropic_wire_is_strict_like_the_real_api() {
+    let mock = MockUpstream::start();
+    let refused = |status: u16, kind: &'static str| {
+        move |(got, body): (u16, Value)| {
+            assert_eq!(got, status, "{body}");
+            assert_eq!(body["type"], "error", "{body}");
+            assert_eq!(body["error"]["type"], kind, "{body}");
+        }
+    };
+    let call = |headers: &'static [(&'static str, &'static str)], body: Value| {
+        let mock = &mock;
+        async move {
+            let r = post_anthropic(mock, headers, body).await;
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    refused(401, "authentication_error")(
+        call(
+            &[("anthropic-version", "2023-06-01")],
+            anthropic_request("text", false),
+        )
+        .await,
+    );
+    refused(400, "invalid_request_error")(
+        call(
+            &[("x-api-key", "sk-mock")],
+            anthropic_request("text", false),
+        )
+        .await,
+    );
+    let mut no_max_tokens = anthropic_request("text", false);
+    no_max_tokens.as_object_mut().unwrap().remove("max_tokens");
+    refused(400, "invalid_request_error")(call(ANTHROPIC_HEADERS, no_max_tokens).await);
+    let mut no_messages = anthropic_request("text", false);
+    no_messages["messages"] = json!([]);
+    refused(400, "invalid_request_error")(call(ANTHROPIC_HEADERS, no_messages).await);
+    let mut system_role = anthropic_request("text", false);
+    system_role["messages"] = json!([{"role": "system", "content": "be brief"},
+                                     {"role": "user", "content": "hi"}]);
+    refused(400, "invalid_request_error")(call(ANTHROPIC_HEADERS, system_role).await);
+    let mut orphan_result = anthropic_request("text", false);
+    orphan_result["messages"] = json!([
+        {"role": "user", "content": "run it"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_a", "name": "Bash", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_b", "content": "x"}]},
+    ]);
+    refused(400, "invalid_request_error")(call(ANTHROPIC_HEADERS, orphan_result.clone()).await);
+    orphan_result["messages"][2]["content"][0]["tool_use_id"] = json!("toolu_a");
+    let (status, body) = call(ANTHROPIC_HEADERS, orphan_result).await;
+    assert_eq!(status, 200, "{body}");
+    refused(429, "rate_limit_error")(
+        call(ANTHROPIC_HEADERS, anthropic_request("error-429", false)).await,
+    );
+    refused(529, "overloaded_error")(
+        call(ANTHROPIC_HEADERS, anthropic_request("error-529", false)).await,
+    );
+}
+
+#[tokio::test]
+async fn anthropic_wire_whole_answers_and_streams() {
+    let mock = MockUpstream::start();
+    let r = post_anthropic(&mock, ANTHROPIC_HEADERS, anthropic_request("tools", false)).await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["type"], "message");
+    assert_eq!(body["role"], "assistant");
+    assert_eq!(body["stop_reason"], "tool_use");
+    assert_eq!(body["stop_sequence"], Value::Null);
+    assert_eq!(body["content"][0]["type"], "tool_use");
+    assert_eq!(body["content"][0]["input"], json!({"city": "Paris"}));
+    assert_eq!(body["content"][1]["input"], json!({"tz": "UTC"}));
+    assert_eq!(body["usage"]["input_tokens"], PROMPT_TOKENS - CACHED_TOKENS);
+    assert_eq!(body["usage"]["cache_read_input_tokens"], CACHED_TOKENS);
+
+    let r = post_anthropic(
+        &mock,
+        ANTHROPIC_HEADERS,
+        anthropic_request("reasoning", true),
+    )
+    .await;
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let events = sse::read(r).await;
+    let names: Vec<&str> = events.iter().filter_map(|e| e.event.as_deref()).collect();
+    assert_eq!(
+        names,
+        [
+            "message_start",
+            "content_block_start",
+            "ping",
+            "content_block_delta",
+            "content_block_delta",
+            "content_block_delta",
+            "content_block_stop",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_delta",
+            "content_block_delta",
+            "content_block_stop",
+            "message_delta",
+            "message_stop",
+        ]
+    );
+    let deltas: Vec<String> = events
+        .iter()
+        .filter_map(|e| e.json())
+        .filter(|v| v["type"] == "content_block_delta")
+        .map(|v| v["delta"]["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        deltas,
+        [
+            "thinking_delta",
+            "thinking_delta",
+            "signature_delta",
+            "text_delta",
+            "text_delta",
+            "text_delta"
+        ]
+    );
+    let end = events[12].json().unwrap();
+    assert_eq!(end["delta"]["stop_reason"], "end_turn");
+    assert_eq!(
+        end["usage"]["output_tokens"],
+        COMPLETION_TOKENS + REASONING_TOKENS
+    );
+
+    let r = post_anthropic(
+        &mock,
+        ANTHROPIC_HEADERS,
+        anthropic_request("midstream-error", true),
+    )
+    .await;
+    let events = sse::read(r).await;
+    let last = events.last().unwrap();
+    assert_eq!(last.event.as_deref(), Some("error"));
+    assert_eq!(last.json().unwrap()["error"]["type"], "overloaded_error");
+}

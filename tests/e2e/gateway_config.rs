@@ -1,10 +1,8 @@
 //! The gateway's config hot reload and its request log, end to end through the real binary.
 
-mod gateway_common;
-
+use crate::gateway_common::*;
 use ccr_tests::mock::TEXT_ANSWER;
 use ccr_tests::{fixtures, MockUpstream, Proxy, ProxyOptions};
-use gateway_common::*;
 use serde_json::{json, Value};
 
 /// The mock config with extra model names (all answer like `text`) and this default.
