@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod error;
 pub mod json;
 pub mod logging;
 pub mod pipeline;

@@ -3,7 +3,6 @@
 //! lives in [`crate::pipeline`].
 
 pub mod auth;
-pub mod error;
 pub mod listener;
 
 use std::net::SocketAddr;
@@ -20,10 +19,10 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::config::{self, ConfigSource};
+use crate::error::ProxyError;
 use crate::plugins::{PluginEngine, PluginRegistry};
 use crate::request::{self, RequestKind};
 use crate::state::{AppState, Live};
-use error::ProxyError;
 
 /// How to run the proxy (command-line overrides of the config).
 #[derive(Debug, Clone)]
@@ -131,7 +130,7 @@ pub fn health_json(state: &AppState) -> Value {
         "plugins_dir": state.plugins.dir(),
         "plugins": plugins,
         "plugin_errors": plugin_errors,
-        "requests": state.metrics.snapshot(),
+        "requests": state.recorder.metrics().snapshot(),
     })
 }
 

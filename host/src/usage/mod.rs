@@ -1,5 +1,9 @@
-//! Token usage per request, read from the Anthropic-shaped answers the client receives, and
-//! process-wide counters shown by `/health`.
+//! Token usage per request, read from the Anthropic-shaped answers the client receives,
+//! process-wide counters shown by `/health`, and the [`record`] of each finished request.
+
+pub mod record;
+
+pub use record::{Recorder, RequestRecord};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
