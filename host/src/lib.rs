@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod json;
 pub mod logging;
+pub mod paths;
 pub mod pipeline;
 pub mod plugins;
 pub mod request;

@@ -205,7 +205,7 @@ pub async fn serve(
     let limits = live.limits_fn();
     let max_file_bytes = live.config.plugin_limits.max_file_bytes();
     let custom_router: Vec<PathBuf> = live.config.custom_router_wasm().into_iter().collect();
-    let cache_dir = crate::plugins::runtime::default_cache_dir();
+    let cache_dir = crate::paths::wasm_cache_dir();
     let registry = tokio::task::spawn_blocking(move || -> anyhow::Result<PluginRegistry> {
         let engine = Arc::new(PluginEngine::new(Some(cache_dir))?);
         let registry =
