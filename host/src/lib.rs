@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod json;
 pub mod logging;
 pub mod paths;

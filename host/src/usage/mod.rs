@@ -7,7 +7,7 @@ pub use record::{Recorder, RequestRecord};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Tokens one answer used (Anthropic's accounting: `input_tokens` excludes cached tokens).
@@ -112,7 +112,7 @@ pub struct Metrics {
 }
 
 /// A snapshot of [`Metrics`].
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct MetricsSnapshot {
     /// Messages requests served (including failed ones).
     pub requests: u64,
