@@ -12,8 +12,11 @@
 
 pub mod cli;
 pub mod config;
+pub mod error;
+pub mod health;
 pub mod json;
 pub mod logging;
+pub mod paths;
 pub mod pipeline;
 pub mod plugins;
 pub mod request;

@@ -56,20 +56,15 @@ pub struct LogOptions<'a> {
     pub level: &'a str,
     /// CCR `LOG`: whether to write the rotated log file.
     pub file: bool,
-    /// The folder of the log files; `None` means [`default_log_dir`].
+    /// The folder of the log files; `None` means [`crate::paths::default_log_dir`].
     pub dir: Option<&'a Path>,
     /// Whether to log to stderr too. A detached service whose stderr is a file turns this
     /// off when the log file is on, so every line is not written twice.
     pub stderr: bool,
 }
 
-/// The default log folder, `~/.claude-code-router/logs`.
-pub fn default_log_dir() -> PathBuf {
-    crate::config::home_dir().join("logs")
-}
-
 /// Installs the global subscriber: stderr plus, when `log_enabled`, the rotated file in
-/// `log_dir` (`None`: [`default_log_dir`]). See [`init_with`].
+/// `log_dir` (`None`: [`crate::paths::default_log_dir`]). See [`init_with`].
 pub fn init(level: &str, log_enabled: bool, log_dir: Option<&Path>) -> anyhow::Result<LogGuard> {
     init_with(LogOptions {
         level,
@@ -112,7 +107,7 @@ pub fn init_with(opts: LogOptions<'_>) -> anyhow::Result<LogGuard> {
         let dir = opts
             .dir
             .map(Path::to_path_buf)
-            .unwrap_or_else(default_log_dir);
+            .unwrap_or_else(crate::paths::default_log_dir);
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("creating the log folder {}", dir.display()))?;
         let appender = RollingFileAppender::builder()

@@ -10,8 +10,8 @@ use axum::body::Body;
 use bytes::Bytes;
 use futures::StreamExt;
 
+use crate::error::ProxyError;
 use crate::json::Json;
-use crate::server::error::ProxyError;
 
 /// Largest request body accepted, as Anthropic's own limit for Messages (32 MB).
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;

@@ -12,10 +12,9 @@ use parking_lot::Mutex;
 use crate::config::{self, Config, ConfigSource};
 use crate::plugins::registry::LimitsFn;
 use crate::plugins::{PluginLimits, PluginRegistry};
-use crate::routing::SessionUsage;
 use crate::tokens::TokenCounter;
 use crate::upstream::UpstreamClient;
-use crate::usage::Metrics;
+use crate::usage::Recorder;
 
 /// One generation of configuration and everything derived from it.
 pub struct Live {
@@ -80,10 +79,8 @@ pub struct AppState {
     pub plugins: Arc<PluginRegistry>,
     /// Token counting with a cache of repeated pieces.
     pub tokens: TokenCounter,
-    /// Input tokens of the previous answer per session (long-context routing).
-    pub sessions: SessionUsage,
-    /// Request counters.
-    pub metrics: Metrics,
+    /// Where every finished request is recorded (counters, session usage, the log line).
+    pub recorder: Recorder,
     /// When the process started serving.
     pub started: Instant,
     /// Wall-clock start time.
@@ -107,8 +104,7 @@ impl AppState {
             config_error: Mutex::new(None),
             plugins,
             tokens: TokenCounter::default(),
-            sessions: SessionUsage::new(1000),
-            metrics: Metrics::default(),
+            recorder: Recorder::new(1000),
             started: Instant::now(),
             started_at: SystemTime::now(),
             listen: OnceLock::new(),
@@ -183,7 +179,7 @@ impl AppState {
     pub fn warn_chain_problems(&self) {
         let live = self.live.load();
         for (key, sentence) in
-            crate::pipeline::chain_warnings(&live.config, &self.plugins.snapshot())
+            crate::plugins::chain::chain_warnings(&live.config, &self.plugins.snapshot())
         {
             self.warn_once(&key, || sentence);
         }

@@ -132,7 +132,7 @@ fn run_replacing_self(mut cmd: Process, program: &Path) -> anyhow::Result<ExitCo
 /// CCR writes `~/.claude.json` with `hasCompletedOnboarding: true` when it is missing, so
 /// Claude Code does not start with its Anthropic login/onboarding flow.
 fn mark_onboarding_done() {
-    let path = config::user_home().join(".claude.json");
+    let path = crate::paths::user_home().join(".claude.json");
     if !path.exists() {
         let _ = std::fs::write(&path, "{\n  \"hasCompletedOnboarding\": true\n}\n");
     }
@@ -191,7 +191,7 @@ fn find_claude(config_path: Option<&str>) -> anyhow::Result<ClaudeCommand> {
 
 fn expand_tilde(p: &str) -> PathBuf {
     match p.strip_prefix("~/") {
-        Some(rest) => config::user_home().join(rest),
+        Some(rest) => crate::paths::user_home().join(rest),
         None => PathBuf::from(p),
     }
 }

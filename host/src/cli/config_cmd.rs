@@ -45,7 +45,7 @@ fn validate(source: &ConfigSource) -> anyhow::Result<ExitCode> {
     let dir = config.effective_plugins_dir();
     let registry = super::plugin::load_locally(&config, &dir, &RuntimePaths::current())?;
     let mut warnings = config.warnings.clone();
-    let chain = crate::pipeline::chain_warnings(&config, &registry.snapshot());
+    let chain = crate::plugins::chain::chain_warnings(&config, &registry.snapshot());
     warnings.extend(chain.into_iter().map(|(_, sentence)| sentence));
     for failure in registry.snapshot().failures() {
         warnings.push(format!(

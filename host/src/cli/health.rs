@@ -4,82 +4,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use serde::Deserialize;
 use serde_json::Value;
+
+pub use crate::health::{Health, PluginRow};
 
 /// How long `status`, `health` and `plugin list` wait for the service.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// The service's `/health/detailed` answer. Every field is optional so an older or newer service
-/// still produces a report.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct HealthReport {
-    /// `ok` when serving.
-    pub status: String,
-    /// The service's version.
-    pub version: String,
-    /// Its process id.
-    pub pid: Option<u32>,
-    /// Seconds since it started.
-    pub uptime_secs: Option<u64>,
-    /// The bound address, `127.0.0.1:3456`.
-    pub listen: String,
-    /// The config file it serves.
-    pub config_path: Option<String>,
-    /// How the config path was chosen (`--config`, `CCR_CONFIG`, `default`).
-    pub config_source: Option<String>,
-    /// True when no config file exists and the embedded default serves.
-    pub config_embedded_default: bool,
-    /// Why the config file could not be (re)loaded, if it could not.
-    pub config_error: Option<String>,
-    /// The plugin folder.
-    pub plugins_dir: Option<String>,
-    /// The plugins, as `crate::plugins::PluginStatus` rows.
-    pub plugins: Vec<PluginRow>,
-    /// Plugin files that failed to load (shape kept open).
-    pub plugin_errors: Vec<Value>,
-}
-
-/// One plugin row of `/health` (the JSON form of `crate::plugins::PluginStatus`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct PluginRow {
-    /// Plugin name.
-    pub name: String,
-    /// `provider`, `transformer`, `router` or `-`.
-    pub kind: String,
-    /// Plugin version.
-    pub version: String,
-    /// `bundled` or `folder`.
-    pub source: String,
-    /// The file, for folder plugins.
-    pub path: Option<String>,
-    /// Short hash of the wasm.
-    pub hash: String,
-    /// `ok`, `overridden` or `error`.
-    pub status: String,
-    /// Why it failed to load.
-    pub error: Option<String>,
-    /// What it does.
-    pub description: String,
-}
-
-impl From<crate::plugins::PluginStatus> for PluginRow {
-    fn from(s: crate::plugins::PluginStatus) -> Self {
-        PluginRow {
-            name: s.name,
-            kind: s.kind,
-            version: s.version,
-            source: s.source,
-            path: s.path.map(|p| p.display().to_string()),
-            hash: s.hash,
-            status: s.status,
-            error: s.error,
-            description: s.description,
-        }
-    }
-}
 
 /// The base URL clients use to reach a service bound to `listen` (`host:port`): a wildcard
 /// address (`0.0.0.0`, `::`) is reached on loopback.
@@ -113,7 +43,7 @@ pub fn fetch(
     base: &str,
     api_key: Option<&str>,
     control_token: Option<&str>,
-) -> anyhow::Result<(HealthReport, Value)> {
+) -> anyhow::Result<(Health, Value)> {
     let url = format!("{base}/health/detailed");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -151,7 +81,7 @@ pub fn fetch(
         }
         let raw: Value =
             serde_json::from_slice(&body).with_context(|| format!("{url} did not answer JSON"))?;
-        let report: HealthReport = serde_json::from_value(raw.clone())
+        let report: Health = serde_json::from_value(raw.clone())
             .with_context(|| format!("{url} answered an unexpected JSON shape"))?;
         Ok((report, raw))
     })
@@ -258,7 +188,7 @@ mod tests {
 
     #[test]
     fn partial_health_json_still_parses() {
-        let r: HealthReport =
+        let r: Health =
             serde_json::from_str(r#"{"status":"ok","plugins":[{"name":"x"}]}"#).unwrap();
         assert_eq!(r.plugins[0].name, "x");
         assert!(r.config_error.is_none());

@@ -11,7 +11,6 @@ mod code;
 mod config_cmd;
 mod health;
 mod logs;
-mod paths;
 mod plugin;
 mod service;
 mod templates;
@@ -22,7 +21,7 @@ use std::process::ExitCode;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-pub use paths::RuntimePaths;
+pub use crate::paths::RuntimePaths;
 
 /// `ccr`: a fast, WebAssembly-extensible router for Claude Code.
 #[derive(Debug, Parser)]

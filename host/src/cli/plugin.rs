@@ -12,6 +12,7 @@ use super::health::{self, PluginRow};
 use super::service::{self, Liveness};
 use super::{templates, ConfigFlag, PluginKindArg, PluginLang, RuntimePaths};
 use crate::config;
+use crate::paths;
 use crate::plugins::runtime::{kind_name, CONTRACT_VERSION};
 use crate::plugins::{HookSet, PluginEngine, PluginLimits, PluginRegistry, PluginSource};
 
@@ -223,7 +224,7 @@ pub fn new(
     println!("  ccr plugin build {}", project.display());
     println!(
         "  cp <the .wasm it prints> {}/",
-        config::default_plugins_dir().display()
+        paths::default_plugins_dir().display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -354,7 +355,7 @@ pub fn build(dir: Option<PathBuf>, offline: bool) -> anyhow::Result<ExitCode> {
     eprintln!(
         "check it with `ccr plugin check {}`, then copy it to {}/",
         wasm.display(),
-        config::default_plugins_dir().display()
+        paths::default_plugins_dir().display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -370,34 +371,17 @@ enum Tool {
 
 /// The tools folders searched before the project and PATH: `$CCR_TOOLS_DIR` alone when set;
 /// else the checkout's `.tools` (tests/setup/install-plugin-tools.sh), then
-/// [`toolchain_cache`].
+/// [`paths::toolchain_cache_dir`].
 fn tools_dirs() -> Vec<PathBuf> {
-    if let Some(d) = tools_dir_override() {
+    if let Some(d) = paths::tools_dir_override() {
         return vec![d];
     }
     let mut dirs = Vec::new();
     if let Some(repo) = source_checkout() {
         dirs.push(repo.join(".tools"));
     }
-    dirs.push(toolchain_cache());
+    dirs.push(paths::toolchain_cache_dir());
     dirs
-}
-
-fn tools_dir_override() -> Option<PathBuf> {
-    std::env::var_os("CCR_TOOLS_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-}
-
-/// Where `ccr plugin build` installs the toolchains it fetches (the Python venv):
-/// `$CCR_TOOLS_DIR`, else `$XDG_CACHE_HOME/ccr/tools` (`~/.cache/ccr/tools`).
-fn toolchain_cache() -> PathBuf {
-    tools_dir_override().unwrap_or_else(|| {
-        dirs::cache_dir()
-            .unwrap_or_else(|| config::home_dir().join("cache"))
-            .join("ccr")
-            .join("tools")
-    })
 }
 
 fn find_tool(project: &Path, in_tools: &str, in_project: &str, on_path: &str) -> Tool {
@@ -485,10 +469,10 @@ fn fetch_js_toolchain(project: &Path, offline: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A venv with the pinned componentize-py in [`toolchain_cache`], shared by every Python
+/// A venv with the pinned componentize-py in [`paths::toolchain_cache_dir`], shared by every Python
 /// project (created once, under a lock so parallel builds do not race).
 fn fetch_python_toolchain(offline: bool) -> anyhow::Result<()> {
-    let tools = toolchain_cache();
+    let tools = paths::toolchain_cache_dir();
     let venv = tools.join("venv");
     if offline {
         bail!(

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context as _};
 use serde::{Deserialize, Serialize};
 
-use super::health::{self, HealthReport};
+use super::health::{self, Health, PluginRow};
 use super::{ConfigFlag, RuntimePaths, StartArgs};
 use crate::config::{self, ConfigSource};
 use crate::logging::{self, LogOptions};
@@ -74,7 +74,7 @@ impl ServiceState {
 
     /// Its `/health/detailed` report, opened with its control token (and the config's
     /// `APIKEY` when the config loads, for a service that has no token).
-    pub fn fetch_health(&self) -> anyhow::Result<(HealthReport, serde_json::Value)> {
+    pub fn fetch_health(&self) -> anyhow::Result<(Health, serde_json::Value)> {
         let api_key = match &self.control_token {
             Some(_) => None,
             None => api_key_of(&self.config_source()),
@@ -730,7 +730,7 @@ struct Queried {
     base: String,
     /// Its state file, once written.
     state: Option<ServiceState>,
-    report: HealthReport,
+    report: Health,
     raw: serde_json::Value,
 }
 
@@ -793,18 +793,19 @@ fn print_status(
     pid: u32,
     base: &str,
     state: Option<&ServiceState>,
-    report: &HealthReport,
+    report: &Health,
     paths: &RuntimePaths,
 ) {
     println!("ccr is running");
     println!("  pid:      {}", report.pid.unwrap_or(pid));
     println!("  version:  {}", report.version);
-    if report.listen.is_empty() || health::base_url(&report.listen) == base {
+    let listen = report.listen.as_deref().unwrap_or_default();
+    if listen.is_empty() || health::base_url(listen) == base {
         println!("  listen:   {base}");
     } else {
         // The address really bound (0.0.0.0 is reachable from other machines), and where
         // this machine reaches it.
-        println!("  listen:   {} (reach it at {base})", report.listen);
+        println!("  listen:   {listen} (reach it at {base})");
     }
     if let Some(up) = report.uptime_secs {
         println!("  uptime:   {}", health::format_uptime(up));
@@ -834,23 +835,19 @@ fn print_status(
     println!("plugins:");
     health::print_plugin_table(&report.plugins, "  ");
     // Errors not already shown under a plugin row (the server may report them separately).
-    let shown = |e: &serde_json::Value| {
-        report.plugins.iter().any(|p| {
-            p.error.is_some() && e.get("error").and_then(|v| v.as_str()) == p.error.as_deref()
-        })
+    let shown = |e: &PluginRow| {
+        report
+            .plugins
+            .iter()
+            .any(|p| p.error.is_some() && e.error == p.error)
     };
-    let extra: Vec<&serde_json::Value> =
-        report.plugin_errors.iter().filter(|e| !shown(e)).collect();
+    let extra: Vec<&PluginRow> = report.plugin_errors.iter().filter(|e| !shown(e)).collect();
     if !extra.is_empty() {
         println!();
         println!("plugin load errors:");
         for e in extra {
-            let file = e
-                .get("path")
-                .or_else(|| e.get("name"))
-                .and_then(|v| v.as_str())
-                .unwrap_or("?");
-            let msg = e.get("error").and_then(|v| v.as_str()).unwrap_or("");
+            let file = e.path.as_deref().unwrap_or("?");
+            let msg = e.error.as_deref().unwrap_or("");
             println!("  {file}: {msg}");
         }
     }

@@ -26,6 +26,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::paths;
+
 pub use error::ConfigError;
 pub use interpolate::{interpolate_str, interpolate_value};
 pub use provider::{ProviderConfig, TransformerChain, TransformerUse};
@@ -98,7 +100,7 @@ pub struct Config {
     pub force_use_image_agent: bool,
     /// `PLUGINS_DIR` (ours): the folder user plugins (`*.wasm`) are loaded from. `~` is
     /// expanded and a relative path is taken relative to the config file. `None` means
-    /// [`default_plugins_dir`].
+    /// [`paths::default_plugins_dir`].
     pub plugins_dir: Option<PathBuf>,
     /// `PLUGIN_LIMITS` (ours): memory and time limits per plugin call.
     pub plugin_limits: PluginLimits,
@@ -199,7 +201,7 @@ pub enum ConfigSource {
     Flag(PathBuf),
     /// The `CCR_CONFIG` environment variable.
     Env(PathBuf),
-    /// The default location, [`default_path`].
+    /// The default location, [`paths::default_config_file`].
     Default(PathBuf),
 }
 
@@ -221,7 +223,7 @@ impl ConfigSource {
     }
 }
 
-/// Picks the config file: the `--config` flag, else `$CCR_CONFIG`, else [`default_path`].
+/// Picks the config file: the `--config` flag, else `$CCR_CONFIG`, else [`paths::default_config_file`].
 pub fn resolve_path(flag: Option<&Path>) -> ConfigSource {
     resolve_path_with(flag, |k| std::env::var(k).ok())
 }
@@ -236,32 +238,8 @@ pub fn resolve_path_with(
     }
     match env("CCR_CONFIG") {
         Some(p) if !p.trim().is_empty() => ConfigSource::Env(PathBuf::from(p)),
-        _ => ConfigSource::Default(default_path()),
+        _ => ConfigSource::Default(paths::default_config_file()),
     }
-}
-
-/// The user's home directory: `$HOME`, else the platform's notion of it, else `.`.
-pub fn user_home() -> PathBuf {
-    match std::env::var_os("HOME") {
-        Some(h) if !h.is_empty() => PathBuf::from(h),
-        _ => dirs::home_dir().unwrap_or_else(|| PathBuf::from(".")),
-    }
-}
-
-/// CCR's home folder, `~/.claude-code-router`.
-pub fn home_dir() -> PathBuf {
-    user_home().join(".claude-code-router")
-}
-
-/// The default config file, `~/.claude-code-router/config.json`.
-pub fn default_path() -> PathBuf {
-    home_dir().join("config.json")
-}
-
-/// The default plugin folder, `~/.claude-code-router/plugins` (CCR keeps its JavaScript
-/// transformers there too; only `*.wasm` files are plugins for us).
-pub fn default_plugins_dir() -> PathBuf {
-    home_dir().join("plugins")
 }
 
 /// Reads and parses the config file at `path`, interpolating from the process environment.
@@ -628,9 +606,11 @@ impl Config {
             .map(|p| resolve_user_path(p, &self.source))
     }
 
-    /// `PLUGINS_DIR`, or [`default_plugins_dir`] when unset.
+    /// `PLUGINS_DIR`, or [`paths::default_plugins_dir`] when unset.
     pub fn effective_plugins_dir(&self) -> PathBuf {
-        self.plugins_dir.clone().unwrap_or_else(default_plugins_dir)
+        self.plugins_dir
+            .clone()
+            .unwrap_or_else(paths::default_plugins_dir)
     }
 }
 
@@ -652,10 +632,10 @@ fn is_loopback(host: &str) -> bool {
 fn resolve_user_path(p: &str, config_file: &Path) -> PathBuf {
     let p = p.trim();
     if p == "~" {
-        return user_home();
+        return paths::user_home();
     }
     if let Some(rest) = p.strip_prefix("~/") {
-        return user_home().join(rest);
+        return paths::user_home().join(rest);
     }
     let path = PathBuf::from(p);
     if path.is_absolute() {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::paths::{default_plugins_dir, home_dir, user_home};
 use serde_json::json;
 
 fn no_env(_: &str) -> Option<String> {
@@ -782,7 +783,7 @@ fn redacted_hides_secrets() {
 
 #[test]
 fn config_paths() {
-    assert!(default_path().ends_with(".claude-code-router/config.json"));
+    assert!(paths::default_config_file().ends_with(".claude-code-router/config.json"));
     assert!(home_dir().ends_with(".claude-code-router"));
     let flag = Path::new("/x/c.json");
     let env = |k: &str| (k == "CCR_CONFIG").then(|| "/env/c.json".to_owned());
@@ -794,8 +795,8 @@ fn config_paths() {
     assert_eq!(s, ConfigSource::Env("/env/c.json".into()));
     assert_eq!(s.origin(), "CCR_CONFIG");
     let s = resolve_path_with(None, no_env);
-    assert_eq!(s, ConfigSource::Default(default_path()));
-    assert_eq!(s.path(), default_path());
+    assert_eq!(s, ConfigSource::Default(paths::default_config_file()));
+    assert_eq!(s.path(), paths::default_config_file());
     let s = resolve_path_with(None, |_| Some(" ".into()));
     assert!(matches!(s, ConfigSource::Default(_)));
 }

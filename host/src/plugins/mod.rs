@@ -1,8 +1,10 @@
 //! The plugin platform: the wasmtime runtime ([`runtime`]), per-request instances
-//! ([`instance`]), the registry of loaded plugins ([`registry`]) and hot reload
-//! ([`reload`]). The host-side WIT bindings live in [`bindings`].
+//! ([`instance`]), a provider's transformer chain ([`chain`]), the registry of loaded
+//! plugins ([`registry`]) and hot reload ([`reload`]). The host-side WIT bindings live in
+//! [`bindings`].
 
 pub mod bindings;
+pub mod chain;
 pub mod instance;
 pub mod registry;
 pub mod reload;

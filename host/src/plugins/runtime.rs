@@ -51,18 +51,6 @@ const KEEP_RESIDENT_BYTES: usize = 8 << 20;
 /// (a Rust panic message, a Python traceback...).
 const STDERR_CAPTURE: usize = 4096;
 
-/// Where compiled plugin code is cached: `$CCR_CACHE_DIR`, else `$XDG_CACHE_HOME/ccr/wasm`,
-/// else `~/.claude-code-router/cache/wasm`.
-pub fn default_cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CCR_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("ccr").join("wasm");
-    }
-    crate::config::home_dir().join("cache").join("wasm")
-}
-
 /// Resource limits for one plugin's instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PluginLimits {

@@ -158,22 +158,59 @@ pub fn resolve_requested(
         origin,
     };
     let (provider, model) = value.split_once(',').ok_or_else(malformed)?;
+    resolve_target(config, provider, model, kind).ok_or_else(malformed)?
+}
+
+/// Resolves a provider and model a router plugin chose, as [`resolve_requested`] does for
+/// the text form (the plugin's decision arrives typed, so nothing is split).
+pub fn resolve_chosen(
+    config: &Config,
+    provider: &str,
+    model: &str,
+    origin: &'static str,
+    kind: RouteKind,
+) -> Result<RouteDecision, RouteError> {
+    resolve_target(config, provider, model, kind).unwrap_or_else(|| {
+        Err(RouteError::MalformedModel {
+            value: format!("{provider},{model}"),
+            origin,
+        })
+    })
+}
+
+/// The shared matching of [`resolve_requested`] and [`resolve_chosen`]; `None` when the
+/// provider or the model is empty.
+fn resolve_target(
+    config: &Config,
+    provider: &str,
+    model: &str,
+    kind: RouteKind,
+) -> Option<Result<RouteDecision, RouteError>> {
     let (provider, model) = (provider.trim(), model.trim());
     if provider.is_empty() || model.is_empty() {
-        return Err(malformed());
+        return None;
     }
     let Some(p) = config.find_provider_ci(provider) else {
-        return Err(RouteError::UnknownProvider {
+        return Some(Err(RouteError::UnknownProvider {
             provider: provider.to_owned(),
             known: config.provider_names(),
-        });
+        }));
     };
     let model = p.find_model_ci(model).unwrap_or(model);
-    Ok(RouteDecision {
+    Some(Ok(RouteDecision {
         provider: p.name.clone(),
         model: model.to_owned(),
         kind,
-    })
+    }))
+}
+
+/// Where a request goes, with the label logs show (`default`, `think`, `plugin:NAME`, ...).
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Provider and model.
+    pub decision: RouteDecision,
+    /// What chose it.
+    pub label: String,
 }
 
 /// Applies CCR's built-in routing rules (see the [module docs](self) for the order).

@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
-use super::error::ProxyError;
+use crate::error::ProxyError;
 use crate::state::AppState;
 
 /// The header `ccr status` sends its control token in.

@@ -29,7 +29,7 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::error::error_body;
+use crate::error::error_body;
 use crate::state::AppState;
 
 /// Serve `app` on `listener` until `shutdown` resolves, then wait for open connections.

@@ -3,7 +3,6 @@
 //! lives in [`crate::pipeline`].
 
 pub mod auth;
-pub mod error;
 pub mod listener;
 
 use std::net::SocketAddr;
@@ -20,10 +19,11 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::config::{self, ConfigSource};
+use crate::error::ProxyError;
+use crate::health::{Health, PluginRow};
 use crate::plugins::{PluginEngine, PluginRegistry};
 use crate::request::{self, RequestKind};
 use crate::state::{AppState, Live};
-use error::ProxyError;
 
 /// How to run the proxy (command-line overrides of the config).
 #[derive(Debug, Clone)]
@@ -59,7 +59,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         ));
     Router::new()
         .route("/", get(root).head(root))
-        .route("/health", get(health).head(health))
+        .route("/health", get(liveness).head(liveness))
         .merge(protected)
         .merge(operator)
         .fallback(not_found)
@@ -104,35 +104,44 @@ async fn root() -> Json<Value> {
 
 /// Liveness only: anyone who can reach the port may ask, so it says nothing else (paths,
 /// plugins and counters are in `/health/detailed`, behind the key).
-async fn health() -> Json<Value> {
+async fn liveness() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 async fn health_detailed(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(health_json(&state))
+    // Through a `Value` (whose keys are sorted) so the bytes stay what clients have seen.
+    Json(serde_json::to_value(health(&state)).unwrap_or_default())
 }
 
 /// The `/health/detailed` document (also what `ccr status` shows).
-pub fn health_json(state: &AppState) -> Value {
+pub fn health(state: &AppState) -> Health {
     let live = state.live.load();
-    let plugins = state.plugins.statuses();
-    let plugin_errors: Vec<&crate::plugins::PluginStatus> =
-        plugins.iter().filter(|p| p.error.is_some()).collect();
-    json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-        "pid": std::process::id(),
-        "uptime_secs": state.started.elapsed().as_secs(),
-        "listen": state.listen.get().map(|a| a.to_string()),
-        "config_path": state.config_source.path(),
-        "config_source": state.config_source.origin(),
-        "config_embedded_default": live.config.is_embedded_default(),
-        "config_error": *state.config_error.lock(),
-        "plugins_dir": state.plugins.dir(),
-        "plugins": plugins,
-        "plugin_errors": plugin_errors,
-        "requests": state.metrics.snapshot(),
-    })
+    let plugins: Vec<PluginRow> = state
+        .plugins
+        .statuses()
+        .into_iter()
+        .map(PluginRow::from)
+        .collect();
+    let plugin_errors = plugins
+        .iter()
+        .filter(|p| p.error.is_some())
+        .cloned()
+        .collect();
+    Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        pid: Some(std::process::id()),
+        uptime_secs: Some(state.started.elapsed().as_secs()),
+        listen: state.listen.get().map(|a| a.to_string()),
+        config_path: Some(state.config_source.path().display().to_string()),
+        config_source: Some(state.config_source.origin().into()),
+        config_embedded_default: live.config.is_embedded_default(),
+        config_error: state.config_error.lock().clone(),
+        plugins_dir: state.plugins.dir().map(|d| d.display().to_string()),
+        plugins,
+        plugin_errors,
+        requests: state.recorder.metrics().snapshot(),
+    }
 }
 
 async fn models(State(state): State<Arc<AppState>>) -> Json<Value> {
@@ -206,7 +215,7 @@ pub async fn serve(
     let limits = live.limits_fn();
     let max_file_bytes = live.config.plugin_limits.max_file_bytes();
     let custom_router: Vec<PathBuf> = live.config.custom_router_wasm().into_iter().collect();
-    let cache_dir = crate::plugins::runtime::default_cache_dir();
+    let cache_dir = crate::paths::wasm_cache_dir();
     let registry = tokio::task::spawn_blocking(move || -> anyhow::Result<PluginRegistry> {
         let engine = Arc::new(PluginEngine::new(Some(cache_dir))?);
         let registry =

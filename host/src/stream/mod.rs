@@ -19,13 +19,14 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::pipeline::{finish_request, ActiveTransformer, Route};
+use crate::error::ProxyError;
 use crate::plugins::bindings::{SseEvent, StreamFraming, UpstreamEvent};
+use crate::plugins::chain::ActiveTransformer;
 use crate::plugins::{PluginCallError, StreamTranslatorInstance};
-use crate::server::error::ProxyError;
+use crate::routing::Route;
 use crate::state::AppState;
 use crate::upstream::framing::EventSplitter;
-use crate::usage::StreamUsage;
+use crate::usage::{RequestRecord, StreamUsage};
 
 /// The bytes of a `ping` event.
 pub const PING: &[u8] = b"event: ping\ndata: {\"type\":\"ping\"}\n\n";
@@ -162,16 +163,16 @@ async fn ping_until<T>(
 impl StreamJob {
     /// Record the finished stream (metrics, session usage, the log line).
     fn finish(&self, status: u16, usage: &StreamUsage) {
-        finish_request(
-            &self.state,
-            &self.route,
-            self.session.as_deref(),
-            self.started,
+        self.state.recorder.record(&RequestRecord {
+            route: Some(&self.route),
+            session: self.session.as_deref(),
+            started: self.started,
             status,
-            &usage.usage,
-            usage.stop_reason.as_deref(),
-            true,
-        );
+            usage: &usage.usage,
+            stop_reason: usage.stop_reason.as_deref(),
+            stream: true,
+            error: None,
+        });
     }
 }
 

@@ -12,8 +12,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::error::ProxyError;
 use crate::plugins::bindings::UpstreamRequest;
-use crate::server::error::ProxyError;
 
 /// Connecting to an upstream may take at most this long (the rest of the budget is
 /// `API_TIMEOUT_MS`).

@@ -1,9 +1,13 @@
-//! Token usage per request, read from the Anthropic-shaped answers the client receives, and
-//! process-wide counters shown by `/health`.
+//! Token usage per request, read from the Anthropic-shaped answers the client receives,
+//! process-wide counters shown by `/health`, and the [`record`] of each finished request.
+
+pub mod record;
+
+pub use record::{Recorder, RequestRecord};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Tokens one answer used (Anthropic's accounting: `input_tokens` excludes cached tokens).
@@ -108,7 +112,7 @@ pub struct Metrics {
 }
 
 /// A snapshot of [`Metrics`].
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct MetricsSnapshot {
     /// Messages requests served (including failed ones).
     pub requests: u64,
