@@ -1,6 +1,6 @@
 // js-router: a ccr router plugin written in JavaScript.
 //
-// It implements the `router` world of wit/plugin.wit (package ccr:plugin@0.1.1). When the
+// It implements the `router` world of the contract in wit/. When the
 // text of the last user message contains the word `#fast`, the request goes to the first
 // provider in the config and that provider's first model; otherwise the router returns
 // `none` and the host falls back to its built-in rules (default / background / think /

@@ -1,6 +1,6 @@
 """python-transformer: a ccr transformer plugin written in Python.
 
-It implements the `transformer` world of wit/plugin.wit (package ccr:plugin@0.1.1):
+It implements the `transformer` world of the contract in wit/:
   - transform-request clamps the Anthropic request's `max_tokens` to the `max_tokens`
     option (default 4096);
   - transform-upstream adds the header `x-python-transformer: 1` to the provider's request;

@@ -18,75 +18,26 @@ use crate::{
 };
 use crate::{Provider, ProviderStream, Router, Transformer};
 
-/// The bytes of the `ccr:plugin-contract` custom section: [`crate::CONTRACT_VERSION`].
-pub const CONTRACT_SECTION: [u8; 5] = *b"0.1.1";
+/// The bytes of the `ccr:plugin-contract` custom section: [`crate::CONTRACT_VERSION`]
+/// (a fixed-size array, as a `#[link_section]` static needs).
+pub const CONTRACT_SECTION: [u8; crate::CONTRACT_VERSION.len()] = contract_section();
 
-/// The output of `wit_bindgen::generate!`, one module per world.
+const fn contract_section() -> [u8; crate::CONTRACT_VERSION.len()] {
+    let version = crate::CONTRACT_VERSION.as_bytes();
+    let mut section = [0; crate::CONTRACT_VERSION.len()];
+    let mut i = 0;
+    while i < version.len() {
+        section[i] = version[i];
+        i += 1;
+    }
+    section
+}
+
+/// The output of `wit_bindgen::generate!`, one module per world (`src/bindings.in.rs`, with
+/// the contract version filled in by `build.rs`).
 #[allow(missing_docs)]
 pub mod bindings {
-    /// The interfaces every world shares: `ccr:plugin/types` and `ccr:plugin/host`.
-    pub mod common {
-        wit_bindgen::generate!({
-            inline: "package ccr:sdk; world common { import ccr:plugin/types@0.1.1; import ccr:plugin/host@0.1.1; }",
-            path: "../wit",
-            world: "ccr:sdk/common",
-            generate_all,
-            generate_unused_types: true,
-            runtime_path: "ccr_plugin_sdk::__private::wit_bindgen::rt",
-            additional_derives: [PartialEq, Eq],
-        });
-    }
-
-    /// The `provider` world.
-    pub mod provider {
-        wit_bindgen::generate!({
-            path: "../wit",
-            world: "ccr:plugin/provider@0.1.1",
-            with: {
-                "ccr:plugin/types@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::types,
-                "ccr:plugin/host@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::host,
-            },
-            runtime_path: "ccr_plugin_sdk::__private::wit_bindgen::rt",
-            additional_derives: [PartialEq, Eq],
-            pub_export_macro: true,
-            export_macro_name: "export_world",
-            default_bindings_module: "ccr_plugin_sdk::__private::bindings::provider",
-        });
-    }
-
-    /// The `transformer` world.
-    pub mod transformer {
-        wit_bindgen::generate!({
-            path: "../wit",
-            world: "ccr:plugin/transformer@0.1.1",
-            with: {
-                "ccr:plugin/types@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::types,
-                "ccr:plugin/host@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::host,
-            },
-            runtime_path: "ccr_plugin_sdk::__private::wit_bindgen::rt",
-            additional_derives: [PartialEq, Eq],
-            pub_export_macro: true,
-            export_macro_name: "export_world",
-            default_bindings_module: "ccr_plugin_sdk::__private::bindings::transformer",
-        });
-    }
-
-    /// The `router` world.
-    pub mod router {
-        wit_bindgen::generate!({
-            path: "../wit",
-            world: "ccr:plugin/router@0.1.1",
-            with: {
-                "ccr:plugin/types@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::types,
-                "ccr:plugin/host@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::host,
-            },
-            runtime_path: "ccr_plugin_sdk::__private::wit_bindgen::rt",
-            additional_derives: [PartialEq, Eq],
-            pub_export_macro: true,
-            export_macro_name: "export_world",
-            default_bindings_module: "ccr_plugin_sdk::__private::bindings::router",
-        });
-    }
+    include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 }
 
 use bindings::provider::exports::ccr::plugin::provider_api;

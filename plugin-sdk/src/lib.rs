@@ -1,5 +1,6 @@
 //! The Rust SDK for `ccr` plugins: providers, transformers and routers compiled to
-//! WebAssembly components that speak the `ccr:plugin@0.1.1` contract (`wit/plugin.wit`).
+//! WebAssembly components that speak the `ccr:plugin` contract (`wit/`, one file per
+//! interface; the version is [`CONTRACT_VERSION`]).
 //!
 //! Implement one trait ([`Provider`], [`Transformer`] or [`Router`]) and register it with one
 //! macro ([`export_provider!`], [`export_transformer!`] or [`export_router!`]). The SDK owns
@@ -102,8 +103,9 @@ pub use __private::bindings::transformer::exports::ccr::plugin::transformer_api:
 };
 
 /// The version of the `ccr:plugin` contract this SDK implements; also the SDK's version and
-/// the content of the `ccr:plugin-contract` custom section.
-pub const CONTRACT_VERSION: &str = "0.1.1";
+/// the content of the `ccr:plugin-contract` custom section. Read at build time from the
+/// `package` line of `wit/worlds.wit`, the one place it is written.
+pub const CONTRACT_VERSION: &str = env!("CCR_CONTRACT_VERSION");
 
 /// Name of the custom section holding [`CONTRACT_VERSION`] (UTF-8, no terminator) in every
 /// plugin built with this SDK.

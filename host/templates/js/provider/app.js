@@ -1,9 +1,9 @@
 // {{name}}: a ccr provider plugin (JavaScript, built with componentize-js).
-// The contract is wit/plugin.wit, world `provider`. This one talks to an upstream that
+// The contract is in wit/ (worlds.wit names the worlds), world `provider`. This one talks to an upstream that
 // already speaks the Anthropic Messages API: it posts the request as-is (with the model
 // replaced) to the provider's api_base_url and returns the answer as-is. Translate the
 // body in buildRequest / parseResponse / StreamTranslator to support another wire format.
-import { log } from 'ccr:plugin/host@0.1.1';
+import { log } from 'ccr:plugin/host@{{contract}}';
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();

@@ -1,11 +1,11 @@
 // {{name}}: a ccr transformer plugin (JavaScript, built with componentize-js).
-// The contract is wit/plugin.wit, world `transformer`. This one passes everything through;
+// The contract is in wit/ (worlds.wit names the worlds), world `transformer`. This one passes everything through;
 // edit the hooks you need and switch them on in hooks().
 //
 // WIT -> JS: camelCase names; list<u8> = Uint8Array; option = value or undefined;
 // variants = { tag, val }; flags = object of booleans; to return err(plugin-error), throw a
 // value whose `payload` is { tag: 'invalid-request' | 'upstream' | 'internal', val }.
-import { log } from 'ccr:plugin/host@0.1.1';
+import { log } from 'ccr:plugin/host@{{contract}}';
 
 class PluginError extends Error {
   constructor(tag, val) {

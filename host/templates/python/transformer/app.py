@@ -1,6 +1,6 @@
 """{{name}}: a ccr transformer plugin (Python, built with componentize-py).
 
-The contract is wit/plugin.wit, world `transformer`. This one passes everything through;
+The contract is in wit/ (worlds.wit names the worlds), world `transformer`. This one passes everything through;
 edit the hooks you need and switch them on in hooks().
 
 WIT -> Python: snake_case names; records are dataclasses; list<u8> is bytes; option is
