@@ -7,6 +7,7 @@
 //! are declared (in a custom section emitted by the export macro) only in the plugin crate
 //! that invokes it, so a transformer never claims to export the provider API.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::marker::PhantomData;
 
@@ -105,26 +106,49 @@ impl<T: Transformer> transformer_api::Guest for TransformerExport<T> {
     }
 
     fn transform_request(ctx: TransformContext, body: Vec<u8>) -> Result<Vec<u8>, PluginError> {
-        T::transform_request(&ctx, body)
+        with_transformer::<T, _>(&ctx, |t| t.transform_request(&ctx, body))
     }
 
     fn transform_upstream(
         ctx: TransformContext,
         request: UpstreamRequest,
     ) -> Result<UpstreamRequest, PluginError> {
-        T::transform_upstream(&ctx, request)
+        with_transformer::<T, _>(&ctx, |t| t.transform_upstream(&ctx, request))
     }
 
     fn transform_response(ctx: TransformContext, body: Vec<u8>) -> Result<Vec<u8>, PluginError> {
-        T::transform_response(&ctx, body)
+        with_transformer::<T, _>(&ctx, |t| t.transform_response(&ctx, body))
     }
 
     fn transform_stream_event(
         ctx: TransformContext,
         event: SseEvent,
     ) -> Result<Vec<SseEvent>, PluginError> {
-        T::transform_stream_event(&ctx, event)
+        with_transformer::<T, _>(&ctx, |t| t.transform_stream_event(&ctx, event))
     }
+}
+
+thread_local! {
+    /// The instance's transformer. The host makes one instance per request and wasm is
+    /// single-threaded, so this is "the transformer of this request"; a component exports one
+    /// transformer type, and `Any` stands in for it because a static cannot be generic.
+    static TRANSFORMER: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
+}
+
+/// Runs `hook` on the instance's transformer, building it with [`Transformer::new`] on the
+/// first hook call. Hooks never call each other, so the `RefCell` is never borrowed twice.
+pub fn with_transformer<T: Transformer, R>(
+    ctx: &TransformContext,
+    hook: impl FnOnce(&mut T) -> R,
+) -> R {
+    TRANSFORMER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let state = slot.get_or_insert_with(|| Box::new(T::new(ctx)));
+        let transformer = state
+            .downcast_mut::<T>()
+            .expect("a component exports a single transformer type");
+        hook(transformer)
+    })
 }
 
 /// Implements the `router` world's generated traits for any [`Router`].
