@@ -31,7 +31,7 @@ for p in "${ALL[@]}"; do
   stale=1
   if [ -s "$wasm" ]; then
     stale=0
-    for src in "$dir"/*.js "$dir"/*.py "$dir/build.sh" "$ROOT"/wit/*.wit; do
+    for src in "$dir"/*.js "$dir"/*.py "$dir/build.sh" "$ROOT"/wit/*.wit "$ROOT"/host/templates/js/ccr.js "$ROOT"/host/templates/python/ccr.py; do
       [ -e "$src" ] && [ "$src" -nt "$wasm" ] && stale=1
     done
   fi

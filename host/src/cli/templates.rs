@@ -10,6 +10,7 @@ use super::{PluginKindArg, PluginLang};
 
 /// Every template file: (path under `host/templates/`, contents).
 const FILES: &[(&str, &str)] = &[
+    ("js/ccr.js", include_str!("../../templates/js/ccr.js")),
     (
         "js/provider/app.js",
         include_str!("../../templates/js/provider/app.js"),
@@ -58,6 +59,7 @@ const FILES: &[(&str, &str)] = &[
         "js/transformer/test.sh",
         include_str!("../../templates/js/transformer/test.sh"),
     ),
+    ("python/ccr.py", include_str!("../../templates/python/ccr.py")),
     (
         "python/provider/app.py",
         include_str!("../../templates/python/provider/app.py"),

@@ -6,6 +6,7 @@
 //        messageCount, sessionId?, previousInputTokens?, builtinRoute }
 // config: the whole config as a JSON string (secrets removed); body: the request bytes.
 import { log } from 'ccr:plugin/host@{{contract}}';
+// ./ccr.js has helpers: parseJson, toJson, options, lastUserText, invalidRequest, ...
 
 export function metadata() {
   return { name: '{{name}}', version: '0.1.0', kind: 'router', description: 'A ccr router' };
