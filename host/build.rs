@@ -3,12 +3,15 @@
 //!
 //! The nested cargo uses its own target dir (`target/wasm-plugins`) so it never waits on
 //! the lock the outer build holds. The `wasm32-wasip2` target is installed with rustup when
-//! missing, so a fresh machine needs no manual step.
+//! missing, so a fresh machine needs no manual step. It also exports the contract version
+//! (`wit/worlds.wit`) as `CCR_CONTRACT_VERSION` for `plugins::runtime::CONTRACT_VERSION`.
 
 use std::env;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+include!("../plugin-sdk/build/contract_version.rs");
 
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "plugin";
@@ -20,6 +23,8 @@ fn main() {
         .expect("host/ has a parent")
         .to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    // `plugins::runtime::CONTRACT_VERSION`.
+    export_contract_version(&workspace.join("wit"));
     for watched in ["plugins", "plugin-sdk", "wit", "Cargo.lock"] {
         println!(
             "cargo:rerun-if-changed={}",

@@ -11,6 +11,6 @@ CJS="$TOOLS/node/node_modules/.bin/componentize-js"
 OUT="${1:-$HERE/js-transformer.wasm}"
 # -d http/fetch-event: the host links WASI p2 but not wasi:http, so the component must not
 # import it. stdio, random and clocks stay (the host grants nothing but links them).
-"$CJS" "$HERE/app.js" --wit "$ROOT/wit/plugin.wit" --world-name transformer \
+"$CJS" "$HERE/app.js" --wit "$ROOT/wit" --world-name transformer \
   -d http fetch-event -o "$OUT"
 echo "built $OUT ($(wc -c < "$OUT") bytes)"

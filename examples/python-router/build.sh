@@ -11,5 +11,5 @@ CPY="$TOOLS/venv/bin/componentize-py"
 OUT="${1:-$HERE/python-router.wasm}"
 # The bindings (wit_world/) are generated into the component; -p . finds app.py.
 cd "$HERE"
-"$CPY" -d "$ROOT/wit/plugin.wit" -w router componentize app -p "$HERE" -o "$OUT"
+"$CPY" -d "$ROOT/wit" -w router componentize app -p "$HERE" -p "$ROOT/host/templates/python" -o "$OUT"
 echo "built $OUT ($(wc -c < "$OUT") bytes)"

@@ -415,7 +415,7 @@ fn plugin_new_writes_a_project_from_the_template() {
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
         let project = parent.join(&name);
-        assert!(project.join("wit/plugin.wit").is_file());
+        assert!(project.join("wit/worlds.wit").is_file());
         assert!(project.join("build.sh").is_file());
         for entry in walk(&project) {
             let text = std::fs::read_to_string(&entry).unwrap();

@@ -7,6 +7,7 @@
 //! are declared (in a custom section emitted by the export macro) only in the plugin crate
 //! that invokes it, so a transformer never claims to export the provider API.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::marker::PhantomData;
 
@@ -18,75 +19,26 @@ use crate::{
 };
 use crate::{Provider, ProviderStream, Router, Transformer};
 
-/// The bytes of the `ccr:plugin-contract` custom section: [`crate::CONTRACT_VERSION`].
-pub const CONTRACT_SECTION: [u8; 5] = *b"0.1.1";
+/// The bytes of the `ccr:plugin-contract` custom section: [`crate::CONTRACT_VERSION`]
+/// (a fixed-size array, as a `#[link_section]` static needs).
+pub const CONTRACT_SECTION: [u8; crate::CONTRACT_VERSION.len()] = contract_section();
 
-/// The output of `wit_bindgen::generate!`, one module per world.
+const fn contract_section() -> [u8; crate::CONTRACT_VERSION.len()] {
+    let version = crate::CONTRACT_VERSION.as_bytes();
+    let mut section = [0; crate::CONTRACT_VERSION.len()];
+    let mut i = 0;
+    while i < version.len() {
+        section[i] = version[i];
+        i += 1;
+    }
+    section
+}
+
+/// The output of `wit_bindgen::generate!`, one module per world (`src/bindings.in.rs`, with
+/// the contract version filled in by `build.rs`).
 #[allow(missing_docs)]
 pub mod bindings {
-    /// The interfaces every world shares: `ccr:plugin/types` and `ccr:plugin/host`.
-    pub mod common {
-        wit_bindgen::generate!({
-            inline: "package ccr:sdk; world common { import ccr:plugin/types@0.1.1; import ccr:plugin/host@0.1.1; }",
-            path: "../wit",
-            world: "ccr:sdk/common",
-            generate_all,
-            generate_unused_types: true,
-            runtime_path: "ccr_plugin_sdk::__private::wit_bindgen::rt",
-            additional_derives: [PartialEq, Eq],
-        });
-    }
-
-    /// The `provider` world.
-    pub mod provider {
-        wit_bindgen::generate!({
-            path: "../wit",
-            world: "ccr:plugin/provider@0.1.1",
-            with: {
-                "ccr:plugin/types@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::types,
-                "ccr:plugin/host@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::host,
-            },
-            runtime_path: "ccr_plugin_sdk::__private::wit_bindgen::rt",
-            additional_derives: [PartialEq, Eq],
-            pub_export_macro: true,
-            export_macro_name: "export_world",
-            default_bindings_module: "ccr_plugin_sdk::__private::bindings::provider",
-        });
-    }
-
-    /// The `transformer` world.
-    pub mod transformer {
-        wit_bindgen::generate!({
-            path: "../wit",
-            world: "ccr:plugin/transformer@0.1.1",
-            with: {
-                "ccr:plugin/types@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::types,
-                "ccr:plugin/host@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::host,
-            },
-            runtime_path: "ccr_plugin_sdk::__private::wit_bindgen::rt",
-            additional_derives: [PartialEq, Eq],
-            pub_export_macro: true,
-            export_macro_name: "export_world",
-            default_bindings_module: "ccr_plugin_sdk::__private::bindings::transformer",
-        });
-    }
-
-    /// The `router` world.
-    pub mod router {
-        wit_bindgen::generate!({
-            path: "../wit",
-            world: "ccr:plugin/router@0.1.1",
-            with: {
-                "ccr:plugin/types@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::types,
-                "ccr:plugin/host@0.1.1": ccr_plugin_sdk::__private::bindings::common::ccr::plugin::host,
-            },
-            runtime_path: "ccr_plugin_sdk::__private::wit_bindgen::rt",
-            additional_derives: [PartialEq, Eq],
-            pub_export_macro: true,
-            export_macro_name: "export_world",
-            default_bindings_module: "ccr_plugin_sdk::__private::bindings::router",
-        });
-    }
+    include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 }
 
 use bindings::provider::exports::ccr::plugin::provider_api;
@@ -154,26 +106,49 @@ impl<T: Transformer> transformer_api::Guest for TransformerExport<T> {
     }
 
     fn transform_request(ctx: TransformContext, body: Vec<u8>) -> Result<Vec<u8>, PluginError> {
-        T::transform_request(&ctx, body)
+        with_transformer::<T, _>(&ctx, |t| t.transform_request(&ctx, body))
     }
 
     fn transform_upstream(
         ctx: TransformContext,
         request: UpstreamRequest,
     ) -> Result<UpstreamRequest, PluginError> {
-        T::transform_upstream(&ctx, request)
+        with_transformer::<T, _>(&ctx, |t| t.transform_upstream(&ctx, request))
     }
 
     fn transform_response(ctx: TransformContext, body: Vec<u8>) -> Result<Vec<u8>, PluginError> {
-        T::transform_response(&ctx, body)
+        with_transformer::<T, _>(&ctx, |t| t.transform_response(&ctx, body))
     }
 
     fn transform_stream_event(
         ctx: TransformContext,
         event: SseEvent,
     ) -> Result<Vec<SseEvent>, PluginError> {
-        T::transform_stream_event(&ctx, event)
+        with_transformer::<T, _>(&ctx, |t| t.transform_stream_event(&ctx, event))
     }
+}
+
+thread_local! {
+    /// The instance's transformer. The host makes one instance per request and wasm is
+    /// single-threaded, so this is "the transformer of this request"; a component exports one
+    /// transformer type, and `Any` stands in for it because a static cannot be generic.
+    static TRANSFORMER: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
+}
+
+/// Runs `hook` on the instance's transformer, building it with [`Transformer::new`] on the
+/// first hook call. Hooks never call each other, so the `RefCell` is never borrowed twice.
+pub fn with_transformer<T: Transformer, R>(
+    ctx: &TransformContext,
+    hook: impl FnOnce(&mut T) -> R,
+) -> R {
+    TRANSFORMER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let state = slot.get_or_insert_with(|| Box::new(T::new(ctx)));
+        let transformer = state
+            .downcast_mut::<T>()
+            .expect("a component exports a single transformer type");
+        hook(transformer)
+    })
 }
 
 /// Implements the `router` world's generated traits for any [`Router`].

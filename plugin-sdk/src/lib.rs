@@ -1,5 +1,6 @@
 //! The Rust SDK for `ccr` plugins: providers, transformers and routers compiled to
-//! WebAssembly components that speak the `ccr:plugin@0.1.1` contract (`wit/plugin.wit`).
+//! WebAssembly components that speak the `ccr:plugin` contract (`wit/`, one file per
+//! interface; the version is [`CONTRACT_VERSION`]).
 //!
 //! Implement one trait ([`Provider`], [`Transformer`] or [`Router`]) and register it with one
 //! macro ([`export_provider!`], [`export_transformer!`] or [`export_router!`]). The SDK owns
@@ -11,25 +12,36 @@
 //! use ccr_plugin_sdk::UpstreamRequest;
 //!
 //! /// Caps `max_tokens` and tags the upstream request.
-//! pub struct Clamp;
+//! pub struct Clamp {
+//!     limit: u64,
+//! }
 //!
+//! // `#[transformer]` writes `hooks()` from the hooks defined here: REQUEST | UPSTREAM.
+//! #[ccr_plugin_sdk::transformer]
 //! impl Transformer for Clamp {
 //!     fn info() -> PluginInfo {
 //!         PluginInfo::transformer("clamp", "0.1.0", "Caps max_tokens")
 //!     }
 //!
-//!     fn hooks() -> HookSet {
-//!         HookSet::REQUEST | HookSet::UPSTREAM
+//!     // Built once per request, before its first hook; the hooks share `self`.
+//!     fn new(ctx: &TransformContext) -> Self {
+//!         let options = ctx.options().ok();
+//!         let limit = options.and_then(|o| o.get_u64("max_tokens")).unwrap_or(8192);
+//!         Clamp { limit }
 //!     }
 //!
-//!     fn transform_request(ctx: &TransformContext, body: Vec<u8>) -> Result<Vec<u8>, PluginError> {
-//!         let limit = ctx.options()?.get_u64("max_tokens").unwrap_or(8192);
+//!     fn transform_request(
+//!         &mut self,
+//!         _ctx: &TransformContext,
+//!         body: Vec<u8>,
+//!     ) -> Result<Vec<u8>, PluginError> {
 //!         let mut req = MessagesRequest::from_slice(&body)?;
-//!         req.max_tokens = req.max_tokens.map(|n| n.min(limit));
+//!         req.max_tokens = req.max_tokens.map(|n| n.min(self.limit));
 //!         req.to_vec()
 //!     }
 //!
 //!     fn transform_upstream(
+//!         &mut self,
 //!         _ctx: &TransformContext,
 //!         mut req: UpstreamRequest,
 //!     ) -> Result<UpstreamRequest, PluginError> {
@@ -41,8 +53,10 @@
 //! ccr_plugin_sdk::export_transformer!(Clamp);
 //! #
 //! # fn main() -> Result<(), PluginError> {
+//! #     assert_eq!(Clamp::hooks(), HookSet::REQUEST | HookSet::UPSTREAM);
+//! #     let ctx = TransformContext::default();
 //! #     let body = br#"{"model":"m","max_tokens":32000,"messages":[]}"#.to_vec();
-//! #     let out = Clamp::transform_request(&TransformContext::default(), body)?;
+//! #     let out = Clamp::new(&ctx).transform_request(&ctx, body)?;
 //! #     assert_eq!(out, br#"{"model":"m","max_tokens":8192,"messages":[]}"#);
 //! #     Ok(())
 //! # }
@@ -92,6 +106,10 @@ pub use provider::{Provider, ProviderStream};
 pub use router::Router;
 pub use transformer::Transformer;
 
+/// Writes [`Transformer::hooks`] from the `transform_*` methods an `impl Transformer` block
+/// defines: `#[ccr_plugin_sdk::transformer] impl Transformer for MyPlugin { .. }`.
+pub use ccr_plugin_sdk_macros::transformer;
+
 pub use __private::bindings::common::ccr::plugin::host::LogLevel;
 pub use __private::bindings::common::ccr::plugin::types::{
     ApiError, Header, HttpHead, PluginError, PluginInfo, PluginKind, RouteContext, SseEvent,
@@ -104,8 +122,9 @@ pub use __private::bindings::transformer::exports::ccr::plugin::transformer_api:
 };
 
 /// The version of the `ccr:plugin` contract this SDK implements; also the SDK's version and
-/// the content of the `ccr:plugin-contract` custom section.
-pub const CONTRACT_VERSION: &str = "0.1.1";
+/// the content of the `ccr:plugin-contract` custom section. Read at build time from the
+/// `package` line of `wit/worlds.wit`, the one place it is written.
+pub const CONTRACT_VERSION: &str = env!("CCR_CONTRACT_VERSION");
 
 /// Name of the custom section holding [`CONTRACT_VERSION`] (UTF-8, no terminator) in every
 /// plugin built with this SDK.

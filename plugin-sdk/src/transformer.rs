@@ -4,25 +4,40 @@ use crate::{HookSet, PluginError, PluginInfo, SseEvent, TransformContext, Upstre
 
 /// A transformer: rewrites requests and responses on their way through.
 ///
-/// Every hook defaults to passing its input through unchanged; override the ones you need
-/// and list them in [`Transformer::hooks`] (the host calls only the hooks listed there).
+/// The host makes a fresh plugin instance per request, and the SDK builds the transformer
+/// with [`Transformer::new`] on the instance's first hook call, then hands the same value
+/// (`&mut self`) to every later hook of that request or stream: state such as "inside a
+/// thinking block" is a field, and it never leaks into another request.
+///
+/// Every hook defaults to passing its input through unchanged; override the ones you need.
+/// Put [`#[ccr_plugin_sdk::transformer]`](crate::transformer) on the `impl` block and it
+/// writes [`Transformer::hooks`] from the hooks you define (the host calls only those).
 /// Register the implementation with [`export_transformer!`](crate::export_transformer).
-pub trait Transformer: 'static {
+pub trait Transformer: Sized + 'static {
     /// Name, version and description. Use [`PluginInfo::transformer`].
     fn info() -> PluginInfo;
 
+    /// The transformer for one request, built before its first hook runs.
+    fn new(ctx: &TransformContext) -> Self;
+
     /// The hooks this transformer implements, such as `HookSet::REQUEST | HookSet::UPSTREAM`.
+    /// Written by [`#[transformer]`](crate::transformer); write it by hand only without it.
     fn hooks() -> HookSet;
 
     /// Rewrites the Anthropic Messages request (JSON) before the provider translates it.
     /// Parse it with [`MessagesRequest::from_slice`](crate::anthropic::MessagesRequest::from_slice).
-    fn transform_request(ctx: &TransformContext, body: Vec<u8>) -> Result<Vec<u8>, PluginError> {
+    fn transform_request(
+        &mut self,
+        ctx: &TransformContext,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, PluginError> {
         let _ = ctx;
         Ok(body)
     }
 
     /// Rewrites the request the provider built (URL, headers, wire body).
     fn transform_upstream(
+        &mut self,
         ctx: &TransformContext,
         request: UpstreamRequest,
     ) -> Result<UpstreamRequest, PluginError> {
@@ -32,17 +47,20 @@ pub trait Transformer: 'static {
 
     /// Rewrites a whole Anthropic Messages response (JSON).
     /// Parse it with [`MessagesResponse::from_slice`](crate::anthropic::MessagesResponse::from_slice).
-    fn transform_response(ctx: &TransformContext, body: Vec<u8>) -> Result<Vec<u8>, PluginError> {
+    fn transform_response(
+        &mut self,
+        ctx: &TransformContext,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, PluginError> {
         let _ = ctx;
         Ok(body)
     }
 
     /// Rewrites one Anthropic stream event into zero or more events. Parse it with
-    /// [`StreamEvent::from_sse`](crate::anthropic::StreamEvent::from_sse).
-    ///
-    /// One instance serves a whole stream, so state between the events of one stream can
-    /// live in a `thread_local!`; it never leaks into another request.
+    /// [`StreamEvent::from_sse`](crate::anthropic::StreamEvent::from_sse). Every event of
+    /// one stream reaches the same `self`.
     fn transform_stream_event(
+        &mut self,
         ctx: &TransformContext,
         event: SseEvent,
     ) -> Result<Vec<SseEvent>, PluginError> {
@@ -55,20 +73,23 @@ pub trait Transformer: 'static {
 /// level of the plugin crate (a `cdylib`).
 ///
 /// ```
-/// use ccr_plugin_sdk::{HookSet, PluginInfo, Transformer};
+/// use ccr_plugin_sdk::{HookSet, PluginInfo, TransformContext, Transformer};
 ///
 /// /// A transformer that changes nothing (every hook defaults to a pass-through).
 /// struct Noop;
 ///
+/// #[ccr_plugin_sdk::transformer]
 /// impl Transformer for Noop {
 ///     fn info() -> PluginInfo {
 ///         PluginInfo::transformer("noop", "0.1.0", "Changes nothing")
 ///     }
 ///
-///     fn hooks() -> HookSet {
-///         HookSet::empty()
+///     fn new(_ctx: &TransformContext) -> Self {
+///         Noop
 ///     }
 /// }
+///
+/// assert_eq!(Noop::hooks(), HookSet::empty());
 ///
 /// ccr_plugin_sdk::export_transformer!(Noop);
 /// ```

@@ -7,7 +7,7 @@ use ccr_plugin_sdk::{
 
 #[test]
 fn contract_version_matches_the_wit_package() {
-    let wit = include_str!("../../wit/plugin.wit");
+    let wit = include_str!("../../wit/worlds.wit");
     assert!(wit.contains(&format!("package ccr:plugin@{CONTRACT_VERSION};")));
     assert_eq!(env!("CARGO_PKG_VERSION"), CONTRACT_VERSION);
     assert_eq!(

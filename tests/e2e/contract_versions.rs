@@ -17,9 +17,9 @@ fn data(version: &str) -> std::path::PathBuf {
         .join("rust-transformer.wasm")
 }
 
-/// The contract version the host implements: the `package` line of `wit/plugin.wit`.
+/// The contract version the host implements: the `package` line of `wit/worlds.wit`.
 fn host_contract() -> String {
-    let wit = std::fs::read_to_string(workspace_root().join("wit/plugin.wit")).unwrap();
+    let wit = std::fs::read_to_string(workspace_root().join("wit/worlds.wit")).unwrap();
     wit.lines()
         .find_map(|l| l.trim().strip_prefix("package ccr:plugin@"))
         .map(|v| v.trim_end_matches(';').to_string())

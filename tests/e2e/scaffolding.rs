@@ -19,13 +19,13 @@ use std::sync::Mutex;
 
 use ccr_tests::proxy::{ccr_binary, workspace_root};
 
-/// The contract version (`package ccr:plugin@X;` in wit/plugin.wit).
+/// The contract version (`package ccr:plugin@X;` in wit/worlds.wit).
 fn contract() -> String {
-    let wit = std::fs::read_to_string(workspace_root().join("wit/plugin.wit")).unwrap();
+    let wit = std::fs::read_to_string(workspace_root().join("wit/worlds.wit")).unwrap();
     wit.lines()
         .find_map(|l| l.trim().strip_prefix("package ccr:plugin@"))
         .map(|v| v.trim_end_matches(';').to_string())
-        .expect("package line in wit/plugin.wit")
+        .expect("package line in wit/worlds.wit")
 }
 
 fn target_dir() -> PathBuf {
@@ -150,10 +150,10 @@ fn scaffold_build_check(lang: &str, kind: &str) {
         "{out}"
     );
     assert!(out.contains(&format!("{lang} {kind} plugin")), "{out}");
-    let wit = std::fs::read_to_string(project.join("wit/plugin.wit")).unwrap();
+    let wit = std::fs::read_to_string(project.join("wit/worlds.wit")).unwrap();
     assert_eq!(
         wit,
-        std::fs::read_to_string(workspace_root().join("wit/plugin.wit")).unwrap(),
+        std::fs::read_to_string(workspace_root().join("wit/worlds.wit")).unwrap(),
         "the project carries the host's contract"
     );
     let mut texts = Vec::new();

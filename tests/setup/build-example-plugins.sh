@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the JavaScript and Python example plugins (examples/{js,python}-{transformer,router})
 # for the end-to-end tests, installing the toolchains first (tests/setup/install-plugin-tools.sh).
-# A .wasm newer than its sources and wit/plugin.wit is kept, so a second run is instant.
+# A .wasm newer than its sources and the WIT (wit/*.wit) is kept, so a second run is instant.
 # Prints one line per plugin: `<name>=<absolute path to .wasm>`.
 #
 #   tests/setup/build-example-plugins.sh              # all four
@@ -31,7 +31,7 @@ for p in "${ALL[@]}"; do
   stale=1
   if [ -s "$wasm" ]; then
     stale=0
-    for src in "$dir"/*.js "$dir"/*.py "$dir/build.sh" "$ROOT/wit/plugin.wit"; do
+    for src in "$dir"/*.js "$dir"/*.py "$dir/build.sh" "$ROOT"/wit/*.wit "$ROOT"/host/templates/js/ccr.js "$ROOT"/host/templates/python/ccr.py; do
       [ -e "$src" ] && [ "$src" -nt "$wasm" ] && stale=1
     done
   fi

@@ -4,7 +4,7 @@
 
 use ccr_plugin_sdk::anthropic::MessagesRequest;
 use ccr_plugin_sdk::UpstreamRequest;
-use ccr_plugin_sdk::{HookSet, PluginError, PluginInfo, TransformContext, Transformer};
+use ccr_plugin_sdk::{PluginError, PluginInfo, TransformContext, Transformer};
 
 /// The cap when the options set none.
 const DEFAULT_MAX_TOKENS: u64 = 8192;
@@ -12,6 +12,7 @@ const DEFAULT_MAX_TOKENS: u64 = 8192;
 /// Caps `max_tokens` and adds `x-ccr-example: clamped` to the upstream request.
 pub struct Clamp;
 
+#[ccr_plugin_sdk::transformer]
 impl Transformer for Clamp {
     fn info() -> PluginInfo {
         PluginInfo::transformer(
@@ -21,11 +22,15 @@ impl Transformer for Clamp {
         )
     }
 
-    fn hooks() -> HookSet {
-        HookSet::REQUEST | HookSet::UPSTREAM
+    fn new(_ctx: &TransformContext) -> Self {
+        Clamp
     }
 
-    fn transform_request(ctx: &TransformContext, body: Vec<u8>) -> Result<Vec<u8>, PluginError> {
+    fn transform_request(
+        &mut self,
+        ctx: &TransformContext,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, PluginError> {
         let limit = ctx
             .options()?
             .get_u64("max_tokens")
@@ -36,6 +41,7 @@ impl Transformer for Clamp {
     }
 
     fn transform_upstream(
+        &mut self,
         _ctx: &TransformContext,
         mut req: UpstreamRequest,
     ) -> Result<UpstreamRequest, PluginError> {
@@ -59,13 +65,15 @@ mod tests {
     #[test]
     fn clamps_to_the_option_or_the_default() {
         let body = br#"{"model":"m","max_tokens":32000,"messages":[],"new_field":1}"#;
-        let out = Clamp::transform_request(&ctx("{}"), body.to_vec()).unwrap();
+        let out = Clamp.transform_request(&ctx("{}"), body.to_vec()).unwrap();
         assert_eq!(
             out,
             br#"{"model":"m","max_tokens":8192,"messages":[],"new_field":1}"#
         );
 
-        let out = Clamp::transform_request(&ctx(r#"{"max_tokens":100}"#), body.to_vec()).unwrap();
+        let out = Clamp
+            .transform_request(&ctx(r#"{"max_tokens":100}"#), body.to_vec())
+            .unwrap();
         assert_eq!(
             out,
             br#"{"model":"m","max_tokens":100,"messages":[],"new_field":1}"#
@@ -75,14 +83,14 @@ mod tests {
     #[test]
     fn leaves_smaller_values_alone() {
         let body = br#"{"model":"m","max_tokens":10,"messages":[]}"#;
-        let out = Clamp::transform_request(&ctx("{}"), body.to_vec()).unwrap();
+        let out = Clamp.transform_request(&ctx("{}"), body.to_vec()).unwrap();
         assert_eq!(out, body);
     }
 
     #[test]
     fn tags_the_upstream_request() {
         let req = UpstreamRequest::post_json("https://example.com/v1/chat/completions", vec![]);
-        let req = Clamp::transform_upstream(&ctx("{}"), req).unwrap();
+        let req = Clamp.transform_upstream(&ctx("{}"), req).unwrap();
         assert_eq!(req.head.header("X-CCR-Example"), Some("clamped"));
     }
 }

@@ -16,9 +16,6 @@ use crate::paths;
 use crate::plugins::runtime::{kind_name, CONTRACT_VERSION};
 use crate::plugins::{HookSet, PluginEngine, PluginLimits, PluginRegistry, PluginSource};
 
-/// The WIT contract copied into every new project.
-const PLUGIN_WIT: &str = include_str!("../../../wit/plugin.wit");
-
 /// The WebAssembly target Rust plugins build for.
 const WASM_TARGET: &str = "wasm32-wasip2";
 
@@ -203,6 +200,7 @@ pub fn new(
         }
         let content = text
             .replace("{{name}}", name)
+            .replace("{{contract}}", CONTRACT_VERSION)
             .replace("{{sdk_dependency}}", &sdk);
         std::fs::write(&target, content)
             .with_context(|| format!("writing {}", target.display()))?;
@@ -210,9 +208,12 @@ pub fn new(
             make_executable(&target)?;
         }
     }
-    let wit = project.join("wit").join("plugin.wit");
-    std::fs::create_dir_all(project.join("wit"))?;
-    std::fs::write(&wit, PLUGIN_WIT).with_context(|| format!("writing {}", wit.display()))?;
+    let wit = project.join("wit");
+    std::fs::create_dir_all(&wit).with_context(|| format!("creating {}", wit.display()))?;
+    for (file, text) in templates::CONTRACT {
+        let target = wit.join(file);
+        std::fs::write(&target, text).with_context(|| format!("writing {}", target.display()))?;
+    }
 
     println!(
         "created {} ({} {} plugin)",

@@ -1,6 +1,7 @@
 //! The plugin project templates (`host/templates/<lang>/<kind>/`), embedded in the binary
-//! for `ccr plugin new`. Files contain `{{name}}` and, for Rust, `{{sdk_dependency}}`
-//! placeholders.
+//! for `ccr plugin new`. Files contain `{{name}}`, `{{contract}}` (the contract version)
+//! and, for Rust, `{{sdk_dependency}}` placeholders. A file directly under `<lang>/` (such as
+//! the helper module `js/ccr.js`) goes into every project of that language.
 //!
 //! The list is written out by hand (no build script); a unit test checks it against the
 //! folder so a new template file cannot be forgotten.
@@ -9,6 +10,7 @@ use super::{PluginKindArg, PluginLang};
 
 /// Every template file: (path under `host/templates/`, contents).
 const FILES: &[(&str, &str)] = &[
+    ("js/ccr.js", include_str!("../../templates/js/ccr.js")),
     (
         "js/provider/app.js",
         include_str!("../../templates/js/provider/app.js"),
@@ -57,6 +59,7 @@ const FILES: &[(&str, &str)] = &[
         "js/transformer/test.sh",
         include_str!("../../templates/js/transformer/test.sh"),
     ),
+    ("python/ccr.py", include_str!("../../templates/python/ccr.py")),
     (
         "python/provider/app.py",
         include_str!("../../templates/python/provider/app.py"),
@@ -147,13 +150,34 @@ const FILES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The files of one template: (path inside the new project, contents).
+/// The WIT contract, one file per interface (`wit/*.wit`): copied into every new project's
+/// `wit/` folder, which the JS and Python build scripts read.
+pub const CONTRACT: &[(&str, &str)] = &[
+    ("host.wit", include_str!("../../../wit/host.wit")),
+    ("provider.wit", include_str!("../../../wit/provider.wit")),
+    ("router.wit", include_str!("../../../wit/router.wit")),
+    (
+        "transformer.wit",
+        include_str!("../../../wit/transformer.wit"),
+    ),
+    ("types.wit", include_str!("../../../wit/types.wit")),
+    ("worlds.wit", include_str!("../../../wit/worlds.wit")),
+];
+
+/// The files of one template: (path inside the new project, contents). The language's
+/// shared files come first, then the kind's own.
 pub fn files(lang: PluginLang, kind: PluginKindArg) -> Vec<(&'static str, &'static str)> {
-    let prefix = format!("{}/{}/", lang.as_str(), kind.as_str());
-    FILES
+    let shared = format!("{}/", lang.as_str());
+    let own = format!("{}/{}/", lang.as_str(), kind.as_str());
+    let shared_files = FILES.iter().filter_map(|(path, text)| {
+        path.strip_prefix(shared.as_str())
+            .filter(|rel| !rel.contains('/'))
+            .map(|rel| (rel, *text))
+    });
+    let own_files = FILES
         .iter()
-        .filter_map(|(path, text)| path.strip_prefix(prefix.as_str()).map(|rel| (rel, *text)))
-        .collect()
+        .filter_map(|(path, text)| path.strip_prefix(own.as_str()).map(|rel| (rel, *text)));
+    shared_files.chain(own_files).collect()
 }
 
 #[cfg(test)]
@@ -178,7 +202,7 @@ mod tests {
                 .to_string_lossy()
                 .into_owned();
             let skip = name.ends_with(".wasm") || name.ends_with(".pyc") || name == "Cargo.lock";
-            if rel.matches('/').count() >= 2 && !skip {
+            if rel.contains('/') && !skip {
                 out.push(rel);
             }
         }
@@ -192,6 +216,22 @@ mod tests {
         disk.sort();
         let embedded: Vec<String> = FILES.iter().map(|(p, _)| p.to_string()).collect();
         assert_eq!(embedded, disk, "update FILES in host/src/cli/templates.rs");
+    }
+
+    #[test]
+    fn the_whole_contract_is_embedded() {
+        let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+        let mut disk: Vec<String> = std::fs::read_dir(&wit)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".wit"))
+            .collect();
+        disk.sort();
+        let embedded: Vec<String> = CONTRACT.iter().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(
+            embedded, disk,
+            "update CONTRACT in host/src/cli/templates.rs"
+        );
     }
 
     #[test]

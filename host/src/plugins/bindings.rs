@@ -1,4 +1,4 @@
-//! Host-side bindings for the three plugin worlds in `wit/plugin.wit`.
+//! Host-side bindings for the three plugin worlds of the contract in `wit/` (`worlds.wit`).
 //!
 //! Each world gets its own typed bindings (and so its own typed `*Pre`), but the shared
 //! `types` and `host` interfaces are generated once, in [`provider`], and reused by the other

@@ -27,8 +27,9 @@ use super::bindings::{
     PluginInfo, PluginKind,
 };
 
-/// The contract version this host implements (the `ccr:plugin` package version).
-pub const CONTRACT_VERSION: &str = "0.1.1";
+/// The contract version this host implements: the `ccr:plugin` package version, read by
+/// `build.rs` from `wit/worlds.wit` (the one place it is written).
+pub const CONTRACT_VERSION: &str = env!("CCR_CONTRACT_VERSION");
 
 /// How often the epoch ticks. Deadlines are counted in ticks, and a running plugin yields
 /// to the async executor at every tick, so a looping plugin never blocks a worker thread.

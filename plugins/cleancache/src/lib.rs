@@ -1,7 +1,7 @@
 //! claude-code-router's `cleancache` transformer: deletes every `cache_control` field from
 //! the request (some OpenAI-compatible servers reject unknown fields).
 
-use ccr_plugin_sdk::{HookSet, PluginError, PluginInfo, TransformContext, Transformer};
+use ccr_plugin_sdk::{PluginError, PluginInfo, TransformContext, Transformer};
 use serde_json::Value;
 
 /// The transformer.
@@ -24,6 +24,7 @@ pub fn strip_cache_control(value: &mut Value) -> bool {
     }
 }
 
+#[ccr_plugin_sdk::transformer]
 impl Transformer for CleanCache {
     fn info() -> PluginInfo {
         PluginInfo::transformer(
@@ -33,11 +34,15 @@ impl Transformer for CleanCache {
         )
     }
 
-    fn hooks() -> HookSet {
-        HookSet::REQUEST
+    fn new(_ctx: &TransformContext) -> Self {
+        CleanCache
     }
 
-    fn transform_request(_ctx: &TransformContext, body: Vec<u8>) -> Result<Vec<u8>, PluginError> {
+    fn transform_request(
+        &mut self,
+        _ctx: &TransformContext,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, PluginError> {
         let mut json: Value = serde_json::from_slice(&body)
             .map_err(|e| PluginError::InvalidRequest(format!("request is not JSON: {e}")))?;
         if !strip_cache_control(&mut json) {
@@ -56,16 +61,18 @@ mod tests {
     #[test]
     fn removes_cache_control_at_every_depth() {
         let body = br#"{"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}]}],"cache_control":{"type":"ephemeral"}}"#;
-        let out =
-            CleanCache::transform_request(&TransformContext::default(), body.to_vec()).unwrap();
+        let out = CleanCache
+            .transform_request(&TransformContext::default(), body.to_vec())
+            .unwrap();
         assert!(!String::from_utf8(out).unwrap().contains("cache_control"));
     }
 
     #[test]
     fn untouched_bodies_come_back_byte_identical() {
         let body = br#"{"model":"m",  "messages":[]}"#;
-        let out =
-            CleanCache::transform_request(&TransformContext::default(), body.to_vec()).unwrap();
+        let out = CleanCache
+            .transform_request(&TransformContext::default(), body.to_vec())
+            .unwrap();
         assert_eq!(out, body);
     }
 }

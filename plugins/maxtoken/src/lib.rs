@@ -2,11 +2,12 @@
 //! the request's `max_tokens` (providers reject values above their own limit).
 
 use ccr_plugin_sdk::json::TopLevel;
-use ccr_plugin_sdk::{HookSet, PluginError, PluginInfo, TransformContext, Transformer};
+use ccr_plugin_sdk::{PluginError, PluginInfo, TransformContext, Transformer};
 
 /// The transformer.
 pub struct MaxToken;
 
+#[ccr_plugin_sdk::transformer]
 impl Transformer for MaxToken {
     fn info() -> PluginInfo {
         PluginInfo::transformer(
@@ -16,11 +17,15 @@ impl Transformer for MaxToken {
         )
     }
 
-    fn hooks() -> HookSet {
-        HookSet::REQUEST
+    fn new(_ctx: &TransformContext) -> Self {
+        MaxToken
     }
 
-    fn transform_request(ctx: &TransformContext, body: Vec<u8>) -> Result<Vec<u8>, PluginError> {
+    fn transform_request(
+        &mut self,
+        ctx: &TransformContext,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, PluginError> {
         let Some(limit) = ctx.options()?.get_u64("max_tokens") else {
             return Ok(body); // no cap configured: nothing to do
         };
@@ -51,8 +56,9 @@ mod tests {
     #[test]
     fn caps_and_keeps_everything_else() {
         let body = br#"{"model":"m","max_tokens":32000,"messages":[],"x":{"y":1}}"#;
-        let out =
-            MaxToken::transform_request(&ctx(r#"{"max_tokens":16384}"#), body.to_vec()).unwrap();
+        let out = MaxToken
+            .transform_request(&ctx(r#"{"max_tokens":16384}"#), body.to_vec())
+            .unwrap();
         assert_eq!(
             out,
             br#"{"model":"m","max_tokens":16384,"messages":[],"x":{"y":1}}"#
@@ -62,10 +68,13 @@ mod tests {
     #[test]
     fn smaller_values_and_missing_options_pass_untouched() {
         let body = br#"{"model":"m","max_tokens":10,"messages":[]}"#;
-        let out =
-            MaxToken::transform_request(&ctx(r#"{"max_tokens":16384}"#), body.to_vec()).unwrap();
+        let out = MaxToken
+            .transform_request(&ctx(r#"{"max_tokens":16384}"#), body.to_vec())
+            .unwrap();
         assert_eq!(out, body);
-        let out = MaxToken::transform_request(&ctx("{}"), body.to_vec()).unwrap();
+        let out = MaxToken
+            .transform_request(&ctx("{}"), body.to_vec())
+            .unwrap();
         assert_eq!(out, body);
     }
 }

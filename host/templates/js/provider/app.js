@@ -1,27 +1,12 @@
 // {{name}}: a ccr provider plugin (JavaScript, built with componentize-js).
-// The contract is wit/plugin.wit, world `provider`. This one talks to an upstream that
+// The contract is in wit/ (worlds.wit names the worlds), world `provider`. This one talks to an upstream that
 // already speaks the Anthropic Messages API: it posts the request as-is (with the model
 // replaced) to the provider's api_base_url and returns the answer as-is. Translate the
 // body in buildRequest / parseResponse / StreamTranslator to support another wire format.
-import { log } from 'ccr:plugin/host@0.1.1';
+import { log } from 'ccr:plugin/host@{{contract}}';
+import { parseJson, toJson, upstreamError } from './ccr.js';
 
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
-
-class PluginError extends Error {
-  constructor(tag, val) {
-    super(typeof val === 'string' ? val : JSON.stringify(val));
-    this.payload = { tag, val };
-  }
-}
-
-function parseJson(bytes, what) {
-  try {
-    return JSON.parse(decoder.decode(bytes));
-  } catch (e) {
-    throw new PluginError('invalid-request', `{{name}}: ${what} is not JSON: ${e.message}`);
-  }
-}
 
 export function metadata() {
   return { name: '{{name}}', version: '0.1.0', kind: 'provider', description: 'A ccr provider' };
@@ -53,7 +38,7 @@ export const providerApi = {
     if (target.apiKey) headers.push(['x-api-key', target.apiKey]);
     return {
       head: { method: 'POST', url: target.target.baseUrl, headers },
-      body: encoder.encode(JSON.stringify(request)),
+      body: toJson(request),
       framing: { tag: 'sse' },
     };
   },
@@ -72,7 +57,7 @@ export const providerApi = {
         // not JSON: keep the raw text as the message
       }
       log('warn', `upstream answered ${status}`);
-      throw new PluginError('upstream', { status, errorType, message });
+      throw upstreamError(status, errorType, message);
     }
     return body;
   },

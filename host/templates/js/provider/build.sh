@@ -11,5 +11,5 @@ done
 [ -n "$CJS" ] || CJS="$(command -v componentize-js || true)"
 [ -n "$CJS" ] || { echo "componentize-js not found: run 'npm install' here (or install the ccr plugin tools)" >&2; exit 1; }
 # The host links WASI p2 but not wasi:http, so http and fetch-event are disabled.
-"$CJS" app.js --wit wit/plugin.wit --world-name provider -d http fetch-event -o "$OUT"
+"$CJS" app.js --wit wit --world-name provider -d http fetch-event -o "$OUT"
 echo "built $OUT ($(wc -c < "$OUT") bytes)"

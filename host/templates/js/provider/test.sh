@@ -18,7 +18,7 @@ done
 [ -n "$JCO" ] || JCO="$(command -v jco || true)"
 if [ -n "$JCO" ]; then
   WIT="$("$JCO" wit "$OUT")"
-  for want in "export metadata: func() -> plugin-info" "export ccr:plugin/provider-api@0.1.1" "import ccr:plugin/host@0.1.1"; do
+  for want in "export metadata: func() -> plugin-info" "export ccr:plugin/provider-api@{{contract}}" "import ccr:plugin/host@{{contract}}"; do
     grep -qF "$want" <<<"$WIT" || { echo "FAIL: component lacks '$want'" >&2; exit 1; }
   done
   echo "exports checked with $JCO"

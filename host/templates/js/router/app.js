@@ -1,11 +1,12 @@
 // {{name}}: a ccr router plugin (JavaScript, built with componentize-js).
-// The contract is wit/plugin.wit, world `router`. This one always returns `undefined`
+// The contract is in wit/ (worlds.wit names the worlds), world `router`. This one always returns `undefined`
 // (WIT `none`), so the built-in rules decide; return { provider, model } to pick a target.
 //
 // ctx: { model, tokenCount, thinking, stream, toolNames, hasWebSearch, hasImages,
 //        messageCount, sessionId?, previousInputTokens?, builtinRoute }
 // config: the whole config as a JSON string (secrets removed); body: the request bytes.
-import { log } from 'ccr:plugin/host@0.1.1';
+import { log } from 'ccr:plugin/host@{{contract}}';
+// ./ccr.js has helpers: parseJson, toJson, options, lastUserText, invalidRequest, ...
 
 export function metadata() {
   return { name: '{{name}}', version: '0.1.0', kind: 'router', description: 'A ccr router' };

@@ -1,6 +1,6 @@
 """{{name}}: a ccr provider plugin (Python, built with componentize-py).
 
-The contract is wit/plugin.wit, world `provider`. This one talks to an upstream that
+The contract is in wit/ (worlds.wit names the worlds), world `provider`. This one talks to an upstream that
 already speaks the Anthropic Messages API: it posts the request as-is (with the model
 replaced) to the provider's api_base_url and returns the answer as-is.
 

@@ -1,6 +1,6 @@
 """{{name}}: a ccr router plugin (Python, built with componentize-py).
 
-The contract is wit/plugin.wit, world `router`. This one always returns None (WIT `none`),
+The contract is in wit/ (worlds.wit names the worlds), world `router`. This one always returns None (WIT `none`),
 so the built-in rules decide; return RouteDecision(provider=..., model=...) to pick one.
 `config` is the whole config as a JSON string (secrets removed); `body` the request bytes.
 """

@@ -11,5 +11,5 @@ for c in "${CCR_TOOLS_DIR:+$CCR_TOOLS_DIR/venv/bin/componentize-py}" ./.venv/bin
 done
 [ -n "$CPY" ] || CPY="$(command -v componentize-py || true)"
 [ -n "$CPY" ] || { echo "componentize-py not found: pip install componentize-py==0.25.1 (or install the ccr plugin tools)" >&2; exit 1; }
-"$CPY" -d wit/plugin.wit -w router componentize app -p . -o "$OUT"
+"$CPY" -d wit -w router componentize app -p . -o "$OUT"
 echo "built $OUT ($(wc -c < "$OUT") bytes)"
