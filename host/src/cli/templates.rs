@@ -59,7 +59,10 @@ const FILES: &[(&str, &str)] = &[
         "js/transformer/test.sh",
         include_str!("../../templates/js/transformer/test.sh"),
     ),
-    ("python/ccr.py", include_str!("../../templates/python/ccr.py")),
+    (
+        "python/ccr.py",
+        include_str!("../../templates/python/ccr.py"),
+    ),
     (
         "python/provider/app.py",
         include_str!("../../templates/python/provider/app.py"),
