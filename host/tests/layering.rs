@@ -13,7 +13,6 @@ const LOWER: &[&str] = &[
     "usage",
     "request.rs",
     "tokens",
-    "tokens.rs",
     "error.rs",
 ];
 
