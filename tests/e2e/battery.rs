@@ -184,21 +184,11 @@ pub async fn stop_reasons(wire: Wire) {
     }
 }
 
-/// What the client gets for an upstream error status on `wire`: the proxy's table for
-/// translated providers; the Anthropic pass-through keeps Anthropic's status and type.
+/// What the client gets for an upstream error status on `wire`: the error type Anthropic
+/// names for the status (the translated providers map to the same types); the status kept,
+/// except where the proxy's table folds it (OpenAI 422 -> 400, 502/503 -> 529).
 fn expected_error(wire: Wire, status: u16) -> (u16, &'static str) {
-    let kind = match status {
-        401 => "authentication_error",
-        402 => "billing_error",
-        403 => "permission_error",
-        404 => "not_found_error",
-        408 | 504 => "timeout_error",
-        413 => "request_too_large",
-        429 => "rate_limit_error",
-        502 | 503 | 529 => "overloaded_error",
-        400..=499 => "invalid_request_error",
-        _ => "api_error",
-    };
+    let kind = ccr_tests::mock::wire::anthropic_error_type(status);
     let status = match (wire, status) {
         (Wire::Anthropic, _) => status,
         (Wire::OpenAi, 422) => 400,

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::answer::{Answer, Envelope};
 use super::{MockUpstream, MODEL_NAMES};
 
+pub use anthropic::error_type as anthropic_error_type;
 pub use openai::message_text;
 
 /// A provider API the mock can answer on.
