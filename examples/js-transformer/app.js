@@ -3,18 +3,12 @@
 // (default 4096) and adds `x-js-transformer: 1` to the provider's request. The helpers and
 // the WIT -> JS mapping are in ccr.js (the file `ccr plugin new` vendors into a project).
 import { log } from 'ccr:plugin/host@0.1.1';
-import { intOption, parseJson, toJson, transformer, withHeader } from '../../host/templates/js/ccr.js';
+import { intOption, parseJson, pluginInfo, toJson, transformer, withHeader } from '../../host/templates/js/ccr.js';
 
 const DEFAULT_MAX_TOKENS = 4096;
 
-export function metadata() {
-  return {
-    name: 'js-transformer',
-    version: '0.1.0',
-    kind: 'transformer',
-    description: 'Clamps max_tokens to the max_tokens option and tags upstream requests (JavaScript example)',
-  };
-}
+export const metadata = pluginInfo('transformer', 'js-transformer', '0.1.0',
+  'Clamps max_tokens to the max_tokens option and tags upstream requests (JavaScript example)');
 
 // transformer() enables exactly the hooks defined here (request, upstream).
 export const transformerApi = transformer({
@@ -27,8 +21,5 @@ export const transformerApi = transformer({
     }
     return toJson(request);
   },
-
-  transformUpstream(ctx, request) {
-    return withHeader(request, 'x-js-transformer', '1');
-  },
+  transformUpstream: (ctx, request) => withHeader(request, 'x-js-transformer', '1'),
 });

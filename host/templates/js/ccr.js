@@ -10,6 +10,12 @@
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
+/**
+ * The `metadata` export: `export const metadata = pluginInfo('transformer', 'my-plugin',
+ * '0.1.0', 'What it does')` (kind: `provider`, `transformer` or `router`).
+ */
+export const pluginInfo = (kind, name, version, description) => () => ({ name, version, kind, description });
+
 /** An exception that becomes `err(plugin-error)` when thrown from a hook. */
 export class PluginError extends Error {
   constructor(tag, val) {
@@ -28,6 +34,25 @@ export const internalError = (message) => new PluginError('internal', message);
 /** Pass an upstream error on as it is (status and Anthropic error type, e.g. 429 `rate_limit_error`). */
 export const upstreamError = (status, errorType, message) =>
   new PluginError('upstream', { status, errorType, message });
+
+/**
+ * The `upstream` error for a non-2xx answer: the body's Anthropic-style `error.type` and
+ * `error.message` when it has them, else `api_error` and the body as text.
+ */
+export function upstreamErrorOf(status, body) {
+  let errorType = 'api_error';
+  let message = decoder.decode(body);
+  try {
+    const parsed = JSON.parse(message);
+    if (parsed && parsed.error) {
+      errorType = parsed.error.type || errorType;
+      message = parsed.error.message || message;
+    }
+  } catch (_) {
+    // not JSON: keep the raw text as the message
+  }
+  return upstreamError(status, errorType, message);
+}
 
 /** Parses JSON bytes (a request or response body); bad JSON is an invalid request. */
 export function parseJson(bytes, what = 'request body') {
@@ -81,6 +106,25 @@ export function lastUserText(request) {
       .join('\n');
   }
   return '';
+}
+
+/** True when `text` contains `word` as a whole whitespace-separated word (trailing punctuation aside). */
+export const hasWord = (text, word) => text.split(/\s+/).some((w) => w.replace(/[.,;:!?)]+$/, '') === word);
+
+/**
+ * The first provider's first model in a router's `config` (the JSON string it is given),
+ * as a route decision `{ provider, model }`; `undefined` when that provider has no models.
+ */
+export function firstModel(config) {
+  let cfg;
+  try {
+    cfg = JSON.parse(config);
+  } catch (e) {
+    throw internalError(`config is not JSON: ${e.message}`);
+  }
+  const first = (cfg.Providers || cfg.providers || [])[0];
+  if (!first || !first.name || !Array.isArray(first.models) || first.models.length === 0) return undefined;
+  return { provider: first.name, model: first.models[0] };
 }
 
 /** The transformer hooks: WIT name in `hook-set` -> method name. */

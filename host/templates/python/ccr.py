@@ -8,8 +8,27 @@ traps, and the host reports an internal plugin error.
 """
 import json
 
+import wit_world
 from componentize_py_types import Err
-from wit_world.imports import types
+from wit_world.imports import host, types
+
+
+def plugin_world(kind: str, name: str, version: str, description: str) -> type:
+    """The `WitWorld` class (the world's `metadata` export):
+    `WitWorld = ccr.plugin_world("transformer", "my-plugin", "0.1.0", "What it does")`
+    (kind: "provider", "transformer" or "router")."""
+
+    class WitWorld(wit_world.WitWorld):
+        def metadata(self) -> types.PluginInfo:
+            return types.PluginInfo(name=name, version=version, kind=types.PluginKind[kind.upper()],
+                                    description=description)
+
+    return WitWorld
+
+
+def log(level: str, message: str) -> None:
+    """`ccr.log("info", ...)`: a line in the host's log (trace, debug, info, warn, error)."""
+    host.log(host.LogLevel[level.upper()], message)
 
 
 def invalid_request(message: str) -> Err:
@@ -25,6 +44,19 @@ def internal_error(message: str) -> Err:
 def upstream_error(status: int, error_type: str, message: str) -> Err:
     """`raise upstream_error(429, "rate_limit_error", ...)`: passed on to the client as it is."""
     return Err(types.PluginError_Upstream(types.ApiError(status=status, error_type=error_type, message=message)))
+
+
+def upstream_error_of(status: int, body: bytes) -> Err:
+    """`raise upstream_error_of(status, body)` for a non-2xx answer: the body's Anthropic-style
+    `error.type` and `error.message` when it has them, else `api_error` and the body as text."""
+    error_type, message = "api_error", body.decode(errors="replace")
+    try:
+        error = json.loads(body).get("error") or {}
+        error_type = error.get("type") or error_type
+        message = error.get("message") or message
+    except (ValueError, AttributeError):
+        pass  # not JSON: keep the raw text as the message
+    return upstream_error(status, error_type, message)
 
 
 def parse_json(data: bytes, what: str = "request body"):
@@ -76,6 +108,28 @@ def last_user_text(request: dict) -> str:
             if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
         )
     return ""
+
+
+def has_word(text: str, word: str) -> bool:
+    """True when `text` contains `word` as a whole whitespace-separated word (trailing punctuation aside)."""
+    return word in (w.rstrip(".,;:!?)") for w in text.split())
+
+
+def first_model(config: str):
+    """The first provider's first model in a router's `config` (the JSON string it is given),
+    as a `RouteDecision`; None when that provider has no models."""
+    # Imported here: only the router world's bindings have this module.
+    from wit_world.exports.router_api import RouteDecision
+
+    try:
+        cfg = json.loads(config)
+    except ValueError as e:
+        raise internal_error(f"config is not JSON: {e}")
+    first = (cfg.get("Providers") or cfg.get("providers") or [None])[0]
+    models = first.get("models") if isinstance(first, dict) else None
+    if not first or not first.get("name") or not models:
+        return None
+    return RouteDecision(provider=first["name"], model=models[0])
 
 
 class Transformer:

@@ -4,13 +4,9 @@
 // replaced) to the provider's api_base_url and returns the answer as-is. Translate the
 // body in buildRequest / parseResponse / StreamTranslator to support another wire format.
 import { log } from 'ccr:plugin/host@{{contract}}';
-import { parseJson, toJson, upstreamError } from './ccr.js';
+import { parseJson, pluginInfo, toJson, upstreamErrorOf } from './ccr.js';
 
-const decoder = new TextDecoder();
-
-export function metadata() {
-  return { name: '{{name}}', version: '0.1.0', kind: 'provider', description: 'A ccr provider' };
-}
+export const metadata = pluginInfo('provider', '{{name}}', '0.1.0', 'A ccr provider');
 
 /** Translates one streamed answer; the host feeds it every upstream event in order. */
 class StreamTranslator {
@@ -45,19 +41,9 @@ export const providerApi = {
 
   parseResponse(target, status, body) {
     if (status < 200 || status > 299) {
-      let errorType = 'api_error';
-      let message = decoder.decode(body);
-      try {
-        const parsed = JSON.parse(message);
-        if (parsed && parsed.error) {
-          errorType = parsed.error.type || errorType;
-          message = parsed.error.message || message;
-        }
-      } catch (_) {
-        // not JSON: keep the raw text as the message
-      }
       log('warn', `upstream answered ${status}`);
-      throw upstreamError(status, errorType, message);
+      // The answer's Anthropic-style error type and message (else api_error and the text).
+      throw upstreamErrorOf(status, body);
     }
     return body;
   },

@@ -6,11 +6,10 @@
 //        messageCount, sessionId?, previousInputTokens?, builtinRoute }
 // config: the whole config as a JSON string (secrets removed); body: the request bytes.
 import { log } from 'ccr:plugin/host@{{contract}}';
-// ./ccr.js has helpers: parseJson, toJson, options, lastUserText, invalidRequest, ...
+// ./ccr.js has more helpers: parseJson, lastUserText, hasWord, firstModel, invalidRequest, ...
+import { pluginInfo } from './ccr.js';
 
-export function metadata() {
-  return { name: '{{name}}', version: '0.1.0', kind: 'router', description: 'A ccr router' };
-}
+export const metadata = pluginInfo('router', '{{name}}', '0.1.0', 'A ccr router');
 
 export const routerApi = {
   route(ctx, config, body) {

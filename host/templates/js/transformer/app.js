@@ -3,11 +3,9 @@
 // the helpers and the WIT -> JS mapping. This one passes everything through: define the
 // hooks you need; `transformer()` switches on exactly those and passes the rest through.
 import { log } from 'ccr:plugin/host@{{contract}}';
-import { parseJson, toJson, transformer } from './ccr.js';
+import { parseJson, pluginInfo, toJson, transformer } from './ccr.js';
 
-export function metadata() {
-  return { name: '{{name}}', version: '0.1.0', kind: 'transformer', description: 'A ccr transformer' };
-}
+export const metadata = pluginInfo('transformer', '{{name}}', '0.1.0', 'A ccr transformer');
 
 export const transformerApi = transformer({
   // The Anthropic Messages request (JSON bytes). options(ctx.target) (from ./ccr.js) is

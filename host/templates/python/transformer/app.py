@@ -6,18 +6,11 @@ you need; `ccr.Transformer` switches on exactly those and passes the rest throug
 Run `componentize-py -d wit -w transformer bindings .` to get the `wit_world` package
 locally for your editor (it is generated again at build time).
 """
-import wit_world
 from wit_world import exports
-from wit_world.imports import types
-from wit_world.imports.host import LogLevel, log
 
 import ccr
 
-
-class WitWorld(wit_world.WitWorld):
-    def metadata(self) -> types.PluginInfo:
-        return types.PluginInfo(name="{{name}}", version="0.1.0",
-                                kind=types.PluginKind.TRANSFORMER, description="A ccr transformer")
+WitWorld = ccr.plugin_world("transformer", "{{name}}", "0.1.0", "A ccr transformer")
 
 
 class TransformerApi(ccr.Transformer, exports.TransformerApi):
@@ -26,5 +19,5 @@ class TransformerApi(ccr.Transformer, exports.TransformerApi):
     def transform_request(self, ctx, body: bytes) -> bytes:
         # ccr.options(ctx.target): this transformer's options from the config.
         request = ccr.parse_json(body)
-        log(LogLevel.DEBUG, f"request for {ctx.target.provider},{ctx.target.model} ({ctx.route.token_count} tokens)")
+        ccr.log("debug", f"request for {ctx.target.provider},{ctx.target.model} ({ctx.route.token_count} tokens)")
         return ccr.to_json(request)
