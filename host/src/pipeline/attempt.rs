@@ -107,7 +107,7 @@ impl Attempt<'_> {
         }
 
         let client = &self.live.upstream;
-        let pending = client.request(&mut upstream_req, &provider_cfg.name)?;
+        let pending = client.request(&mut upstream_req, provider_cfg)?;
 
         if self.stream {
             let job = StreamJob {
