@@ -155,6 +155,13 @@ impl Guarded {
                         && allocation == Allocation::Pooled
                         && engine.has_overflow() =>
                 {
+                    static SAID: std::sync::Once = std::sync::Once::new();
+                    SAID.call_once(|| {
+                        tracing::info!(
+                            "the plugin instance pool is full; further instances are \
+                             allocated on demand (CCR_PLUGIN_POOL_INSTANCES sizes the pool)"
+                        )
+                    });
                     allocation = Allocation::OnDemand;
                 }
                 // A trap in the component's start code is the plugin's; anything else

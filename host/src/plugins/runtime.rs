@@ -35,12 +35,29 @@ pub const CONTRACT_VERSION: &str = env!("CCR_CONTRACT_VERSION");
 /// to the async executor at every tick, so a looping plugin never blocks a worker thread.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Plugin instances the pooling allocator holds ready (pre-reserved slots: the fast path).
-/// Not a ceiling: when every slot is taken, instances come from the on-demand allocator
-/// (see [`PluginEngine`]). Request-path instances live for the microseconds of their calls,
-/// and streams share translator instances ([`super::stream_host`]), so this is rarely
-/// reached.
-const POOLED_INSTANCES: u32 = 1000;
+/// Plugin instances the pooling allocator holds ready (pre-reserved slots: the fast path),
+/// unless the `CCR_PLUGIN_POOL_INSTANCES` environment variable says otherwise. Not a
+/// ceiling: when every slot is taken, instances come from the on-demand allocator (see
+/// [`PluginEngine`]). Request-path instances live for the microseconds of their calls, and
+/// streams share translator instances ([`super::stream_host`]), so this is rarely reached.
+pub const DEFAULT_POOLED_INSTANCES: u32 = 1000;
+
+/// The pool size: `CCR_PLUGIN_POOL_INSTANCES` (at least 1) or [`DEFAULT_POOLED_INSTANCES`].
+fn pooled_instances() -> u32 {
+    match std::env::var("CCR_PLUGIN_POOL_INSTANCES") {
+        Ok(v) => match v.trim().parse::<u32>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                tracing::warn!(
+                    "CCR_PLUGIN_POOL_INSTANCES={v:?} is not a whole number above 0; using \
+                     {DEFAULT_POOLED_INSTANCES}"
+                );
+                DEFAULT_POOLED_INSTANCES
+            }
+        },
+        Err(_) => DEFAULT_POOLED_INSTANCES,
+    }
+}
 
 /// Largest linear memory any plugin may ask for; per-plugin limits are enforced below this
 /// by [`StoreLimits`].
@@ -129,7 +146,7 @@ pub struct LoadedPlugin {
     /// instance is wanted there (`Err`: it could not be, with why).
     overflow_pre: Arc<OnceLock<Result<PluginPre, String>>>,
     /// The instances this version's streams are translated in.
-    pub(crate) streams: Arc<super::stream_host::StreamHosts>,
+    pub streams: Arc<super::stream_host::StreamHosts>,
 }
 
 impl LoadedPlugin {
@@ -592,12 +609,13 @@ fn engine_config(pooling: bool) -> Config {
         .epoch_interruption(true)
         .memory_init_cow(true);
     if pooling {
+        let n = pooled_instances();
         let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(POOLED_INSTANCES)
-            .total_core_instances(POOLED_INSTANCES * 8)
-            .total_memories(POOLED_INSTANCES * 2)
-            .total_tables(POOLED_INSTANCES * 4)
-            .total_stacks(POOLED_INSTANCES)
+        pool.total_component_instances(n)
+            .total_core_instances(n * 8)
+            .total_memories(n * 2)
+            .total_tables(n * 4)
+            .total_stacks(n)
             .max_memory_size(MAX_MEMORY_BYTES)
             .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
             .table_keep_resident(KEEP_RESIDENT_BYTES);
