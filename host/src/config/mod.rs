@@ -35,7 +35,8 @@ pub use load::{load, load_from, resolve_path, resolve_path_with, ConfigSource};
 pub use logging::{DEFAULT_LOG_LEVEL, LOG_LEVELS};
 pub use network::{
     DEFAULT_BODY_READ_TIMEOUT_SECS, DEFAULT_HEADER_READ_TIMEOUT_SECS, DEFAULT_HOST,
-    DEFAULT_MAX_CONNECTIONS_PER_CLIENT, DEFAULT_PING_INTERVAL_MS, DEFAULT_PORT,
+    DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_CONNECTIONS_PER_CLIENT, DEFAULT_PING_INTERVAL_MS,
+    DEFAULT_PORT,
 };
 pub use plugins::{PluginLimitOverride, PluginLimits};
 pub use provider::{ProviderConfig, TransformerChain, TransformerUse};

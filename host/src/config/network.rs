@@ -1,5 +1,6 @@
 //! The network settings: where the proxy listens (`HOST`, `PORT`, `SERVICE_PORT`), how it
-//! treats client connections (read timeouts, a cap per client, pings on quiet streams) and
+//! treats client connections (read timeouts, a cap per client, a cap on open streams, pings
+//! on quiet streams) and
 //! the outbound proxy for upstream calls (`PROXY_URL`).
 
 use serde_json::{Map, Value};
@@ -23,6 +24,10 @@ pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 60;
 /// Default of `MAX_CONNECTIONS_PER_CLIENT`: one developer's Claude Code with subagents
 /// holds tens; a team behind one NAT address may need more.
 pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 256;
+
+/// Default of `MAX_CONCURRENT_STREAMS`: generous (a stream costs tens of kilobytes); the
+/// limit exists so that a flood is answered 529 instead of exhausting memory or sockets.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: usize = 20_000;
 
 /// `HOST`, trimmed ([`DEFAULT_HOST`] when unset).
 pub(super) fn read_host(r: &Reader<'_>, top: &Map<String, Value>) -> Result<String, ConfigError> {
@@ -128,6 +133,20 @@ pub(super) fn read_max_connections_per_client(
     Ok(match top.get("MAX_CONNECTIONS_PER_CLIENT") {
         None | Some(Value::Null) => DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
         Some(v) => usize::try_from(r.uint("MAX_CONNECTIONS_PER_CLIENT", v)?).unwrap_or(usize::MAX),
+    })
+}
+
+/// `MAX_CONCURRENT_STREAMS` ([`DEFAULT_MAX_CONCURRENT_STREAMS`] when unset; 0 is refused).
+pub(super) fn read_max_concurrent_streams(
+    r: &Reader<'_>,
+    top: &Map<String, Value>,
+) -> Result<usize, ConfigError> {
+    Ok(match top.get("MAX_CONCURRENT_STREAMS") {
+        None | Some(Value::Null) => DEFAULT_MAX_CONCURRENT_STREAMS,
+        Some(v) => {
+            let n = r.positive("MAX_CONCURRENT_STREAMS", v)?;
+            usize::try_from(n).unwrap_or(usize::MAX)
+        }
     })
 }
 

@@ -81,6 +81,7 @@ pub fn parse(
     let header_read_timeout_secs = network::read_header_read_timeout_secs(&r, top)?;
     let body_read_timeout_secs = network::read_body_read_timeout_secs(&r, top)?;
     let max_connections_per_client = network::read_max_connections_per_client(&r, top)?;
+    let max_concurrent_streams = network::read_max_concurrent_streams(&r, top)?;
     network::warn_open_without_key(&mut r, api_key.as_deref(), &host);
 
     let warnings = r.warnings;
@@ -108,6 +109,7 @@ pub fn parse(
         header_read_timeout_secs,
         body_read_timeout_secs,
         max_connections_per_client,
+        max_concurrent_streams,
         raw: doc,
         warnings,
     })
@@ -145,6 +147,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "HEADER_READ_TIMEOUT_SECS",
     "BODY_READ_TIMEOUT_SECS",
     "MAX_CONNECTIONS_PER_CLIENT",
+    "MAX_CONCURRENT_STREAMS",
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
     "OPENAI_MODEL",

@@ -81,6 +81,9 @@ pub struct Config {
     /// `MAX_CONNECTIONS_PER_CLIENT` (ours): open connections one client address may hold;
     /// 0 means no cap. Default 256.
     pub max_connections_per_client: usize,
+    /// `MAX_CONCURRENT_STREAMS` (ours): streamed answers open at once; one more gets 529
+    /// `overloaded_error` before anything is sent upstream. Default 20 000.
+    pub max_concurrent_streams: usize,
     /// The whole document after `$VAR` interpolation, unknown keys included (it may contain
     /// secrets: use [`Config::redacted`] to show it).
     pub raw: Value,
