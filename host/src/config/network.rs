@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::reader::Reader;
+use super::reader::{or_default, Reader};
 use super::ConfigError;
 
 /// Default `HOST`.
@@ -89,64 +89,61 @@ pub(super) fn read_proxy_url(
     Ok(None)
 }
 
-/// `PING_INTERVAL_MS` ([`DEFAULT_PING_INTERVAL_MS`] when unset; 0 is refused).
-pub(super) fn read_ping_interval_ms(
-    r: &Reader<'_>,
-    top: &Map<String, Value>,
-) -> Result<u64, ConfigError> {
-    Ok(match top.get("PING_INTERVAL_MS") {
-        None | Some(Value::Null) => DEFAULT_PING_INTERVAL_MS,
-        Some(v) => match r.uint("PING_INTERVAL_MS", v)? {
-            0 => return Err(r.invalid("PING_INTERVAL_MS", "must be at least 1 (milliseconds)")),
-            ms => ms,
-        },
-    })
+/// How the proxy treats client connections and their streams.
+pub(super) struct ClientLimits {
+    /// `PING_INTERVAL_MS` ([`DEFAULT_PING_INTERVAL_MS`] when unset; 0 is refused).
+    pub ping_interval_ms: u64,
+    /// `HEADER_READ_TIMEOUT_SECS` ([`DEFAULT_HEADER_READ_TIMEOUT_SECS`] when unset).
+    pub header_read_timeout_secs: u64,
+    /// `BODY_READ_TIMEOUT_SECS` ([`DEFAULT_BODY_READ_TIMEOUT_SECS`] when unset).
+    pub body_read_timeout_secs: u64,
+    /// `MAX_CONNECTIONS_PER_CLIENT` ([`DEFAULT_MAX_CONNECTIONS_PER_CLIENT`] when unset).
+    pub max_connections_per_client: usize,
+    /// `MAX_CONCURRENT_STREAMS` ([`DEFAULT_MAX_CONCURRENT_STREAMS`] when unset; 0 is refused).
+    pub max_concurrent_streams: usize,
 }
 
-/// `HEADER_READ_TIMEOUT_SECS` ([`DEFAULT_HEADER_READ_TIMEOUT_SECS`] when unset).
-pub(super) fn read_header_read_timeout_secs(
+/// Reads the [`ClientLimits`], in the order of its fields.
+pub(super) fn read_client_limits(
     r: &Reader<'_>,
     top: &Map<String, Value>,
-) -> Result<u64, ConfigError> {
-    match top.get("HEADER_READ_TIMEOUT_SECS") {
-        None | Some(Value::Null) => Ok(DEFAULT_HEADER_READ_TIMEOUT_SECS),
-        Some(v) => r.positive("HEADER_READ_TIMEOUT_SECS", v),
-    }
-}
-
-/// `BODY_READ_TIMEOUT_SECS` ([`DEFAULT_BODY_READ_TIMEOUT_SECS`] when unset).
-pub(super) fn read_body_read_timeout_secs(
-    r: &Reader<'_>,
-    top: &Map<String, Value>,
-) -> Result<u64, ConfigError> {
-    match top.get("BODY_READ_TIMEOUT_SECS") {
-        None | Some(Value::Null) => Ok(DEFAULT_BODY_READ_TIMEOUT_SECS),
-        Some(v) => r.positive("BODY_READ_TIMEOUT_SECS", v),
-    }
-}
-
-/// `MAX_CONNECTIONS_PER_CLIENT` ([`DEFAULT_MAX_CONNECTIONS_PER_CLIENT`] when unset).
-pub(super) fn read_max_connections_per_client(
-    r: &Reader<'_>,
-    top: &Map<String, Value>,
-) -> Result<usize, ConfigError> {
-    Ok(match top.get("MAX_CONNECTIONS_PER_CLIENT") {
-        None | Some(Value::Null) => DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
-        Some(v) => usize::try_from(r.uint("MAX_CONNECTIONS_PER_CLIENT", v)?).unwrap_or(usize::MAX),
-    })
-}
-
-/// `MAX_CONCURRENT_STREAMS` ([`DEFAULT_MAX_CONCURRENT_STREAMS`] when unset; 0 is refused).
-pub(super) fn read_max_concurrent_streams(
-    r: &Reader<'_>,
-    top: &Map<String, Value>,
-) -> Result<usize, ConfigError> {
-    Ok(match top.get("MAX_CONCURRENT_STREAMS") {
-        None | Some(Value::Null) => DEFAULT_MAX_CONCURRENT_STREAMS,
-        Some(v) => {
-            let n = r.positive("MAX_CONCURRENT_STREAMS", v)?;
-            usize::try_from(n).unwrap_or(usize::MAX)
-        }
+) -> Result<ClientLimits, ConfigError> {
+    let positive = |key: &str, v: &Value| r.positive(key, v);
+    let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    Ok(ClientLimits {
+        ping_interval_ms: or_default(
+            top,
+            "PING_INTERVAL_MS",
+            DEFAULT_PING_INTERVAL_MS,
+            |key, v| match r.uint(key, v)? {
+                0 => Err(r.invalid(key, "must be at least 1 (milliseconds)")),
+                ms => Ok(ms),
+            },
+        )?,
+        header_read_timeout_secs: or_default(
+            top,
+            "HEADER_READ_TIMEOUT_SECS",
+            DEFAULT_HEADER_READ_TIMEOUT_SECS,
+            positive,
+        )?,
+        body_read_timeout_secs: or_default(
+            top,
+            "BODY_READ_TIMEOUT_SECS",
+            DEFAULT_BODY_READ_TIMEOUT_SECS,
+            positive,
+        )?,
+        max_connections_per_client: or_default(
+            top,
+            "MAX_CONNECTIONS_PER_CLIENT",
+            DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+            |key, v| r.uint(key, v).map(size),
+        )?,
+        max_concurrent_streams: or_default(
+            top,
+            "MAX_CONCURRENT_STREAMS",
+            DEFAULT_MAX_CONCURRENT_STREAMS,
+            |key, v| positive(key, v).map(size),
+        )?,
     })
 }
 

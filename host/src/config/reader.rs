@@ -143,6 +143,19 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// `obj[key]` read by `read` (given the key), or `default` when the key is missing or `null`.
+pub(crate) fn or_default<T>(
+    obj: &Map<String, Value>,
+    key: &str,
+    default: T,
+    read: impl FnOnce(&str, &Value) -> Result<T, ConfigError>,
+) -> Result<T, ConfigError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => read(key, v),
+    }
+}
+
 /// `prefix.key`, or `key` at the top level.
 pub(crate) fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {

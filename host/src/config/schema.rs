@@ -77,11 +77,13 @@ pub fn parse(
     let plugins_dir = plugins::read_plugins_dir(&r, top, source)?;
     let plugin_limits = plugins::read_plugin_limits(&mut r, top)?;
     let router_plugins = plugins::read_router_plugins(&r, top)?;
-    let ping_interval_ms = network::read_ping_interval_ms(&r, top)?;
-    let header_read_timeout_secs = network::read_header_read_timeout_secs(&r, top)?;
-    let body_read_timeout_secs = network::read_body_read_timeout_secs(&r, top)?;
-    let max_connections_per_client = network::read_max_connections_per_client(&r, top)?;
-    let max_concurrent_streams = network::read_max_concurrent_streams(&r, top)?;
+    let network::ClientLimits {
+        ping_interval_ms,
+        header_read_timeout_secs,
+        body_read_timeout_secs,
+        max_connections_per_client,
+        max_concurrent_streams,
+    } = network::read_client_limits(&r, top)?;
     network::warn_open_without_key(&mut r, api_key.as_deref(), &host);
 
     let warnings = r.warnings;
