@@ -523,17 +523,30 @@ pub(crate) fn tail(text: &str, max: usize) -> String {
 
 /// Replaces the text between the loadbench markers of a markdown file.
 pub(crate) fn update_markdown(path: &Path, section: &str) -> Result<()> {
-    const BEGIN: &str = "<!-- loadbench:begin -->";
-    const END: &str = "<!-- loadbench:end -->";
+    update_markdown_section(path, "loadbench", section)
+}
+
+/// Replaces the text between `<!-- NAME:begin -->` and `<!-- NAME:end -->` of a markdown
+/// file with `section`.
+pub(crate) fn update_markdown_section(path: &Path, name: &str, section: &str) -> Result<()> {
+    let begin_marker = format!("<!-- {name}:begin -->");
+    let end_marker = format!("<!-- {name}:end -->");
+    let (begin_marker, end_marker) = (begin_marker.as_str(), end_marker.as_str());
     let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let (Some(begin), Some(end)) = (text.find(BEGIN), text.find(END)) else {
-        bail!("{} has no {BEGIN} … {END} section", path.display());
+    let (Some(begin), Some(end)) = (text.find(begin_marker), text.find(end_marker)) else {
+        bail!(
+            "{} has no {begin_marker} … {end_marker} section",
+            path.display()
+        );
     };
     if end < begin {
-        bail!("{}: {END} comes before {BEGIN}", path.display());
+        bail!(
+            "{}: {end_marker} comes before {begin_marker}",
+            path.display()
+        );
     }
     let updated = format!(
-        "{}{BEGIN}\n{}\n{}",
+        "{}{begin_marker}\n{}\n{}",
         &text[..begin],
         section.trim_end(),
         &text[end..]
