@@ -6,6 +6,7 @@
 //! loadbench streams [--streams 2000,10000] [--events 50] [--interval-ms 200] [--size 80000]
 //!                   [--transformer NAME] [--transformer-streams 2000] [--upstream-http auto|1|2]
 //!                   [--ccr-bin PATH] [--mock-bin PATH] [--claude-code-router PATH] [--skip-ccr]
+//!                   [--skip-ours]
 //!                   [--client-threads N] [--mock-threads N] [--source-addresses N]
 //!                   [--timeout-ms N] [--out PATH] [--markdown PATH]
 //! ```
@@ -65,7 +66,8 @@ usage: loadbench streams [options]
   --size N                 request size in bytes (default 80000: the Claude Code-shaped
                            80 KB request, 24 tools)
   --transformer NAME       also run with NAME in the provider's transformer chain (maxtoken
-                           gets {\"max_tokens\": 16384}, other names no options)
+                           gets {\"max_tokens\": 16384}, other names no options; none: no
+                           transformer runs)
   --transformer-streams L  stream counts of the transformer runs (default: the smallest of
                            --streams)
   --upstream-http auto|1|2 ccr to the mock over HTTP/1.1 (1), h2c prior knowledge (2:
@@ -165,7 +167,7 @@ impl StreamsArgs {
                 "--events" => args.events = number(&value()?)?,
                 "--interval-ms" => args.interval = Duration::from_millis(number(&value()?)?),
                 "--size" => args.size = number(&value()?)?,
-                "--transformer" => args.transformer = Some(value()?),
+                "--transformer" => args.transformer = Some(value()?).filter(|name| name != "none"),
                 "--transformer-streams" => args.transformer_streams = list(&value()?)?,
                 "--upstream-http" => {
                     args.upstream_http = match value()?.as_str() {

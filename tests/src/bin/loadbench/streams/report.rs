@@ -319,6 +319,12 @@ fn write_failures(w: &mut String, runs: &[Run]) {
                 tail(reason.trim(), 2000).replace('\n', "\n  ")
             )),
             Ok(m) => {
+                if run.http2_asked && m.upstream.is_some_and(|u| u.http2_requests == 0) {
+                    notes.push(format!(
+                        "- **{label}**: ccr was given `\"http2PriorKnowledge\": true`, but the mock saw \
+                         only HTTP/1.1 requests: this ccr does not know the key (see its log)"
+                    ));
+                }
                 if let Some(e) = &m.warmup_error {
                     notes.push(format!("- **{label}**: the warm-up request failed: {e}"));
                 }
@@ -333,10 +339,12 @@ fn write_failures(w: &mut String, runs: &[Run]) {
                     } else {
                         format!(": `{}`", failure.excerpt.replace('`', "'"))
                     };
-                    notes.push(format!(
-                        "- **{label}**: {count} × {status}, {}{body}",
-                        failure.reason
-                    ));
+                    let reason = if failure.reason == status {
+                        String::new()
+                    } else {
+                        format!(", {}", failure.reason)
+                    };
+                    notes.push(format!("- **{label}**: {count} × {status}{reason}{body}"));
                 }
                 if groups.len() > shown {
                     let rest: usize = groups[shown..].iter().map(|(n, _)| n).sum();
@@ -354,8 +362,8 @@ fn write_failures(w: &mut String, runs: &[Run]) {
     }
     let _ = writeln!(
         w,
-        "Failures, grouped by status and message (ids and numbers aside), with the first example's reason and first {} bytes of body:",
-        200
+        "Failures, grouped by status and message (ids and numbers aside), each with its first \
+         example's first 200 bytes of body; and notes:"
     );
     let _ = writeln!(w);
     for note in notes {
