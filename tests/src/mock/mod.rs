@@ -225,12 +225,6 @@ impl MockUpstream {
 
     /// Starts a mock with `options`. Panics if the port cannot be bound.
     pub fn start_with(options: MockOptions) -> MockUpstream {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", options.port))
-            .unwrap_or_else(|e| panic!("mock upstream: bind 127.0.0.1:{}: {e}", options.port));
-        let addr = listener.local_addr().expect("mock upstream: local_addr");
-        listener
-            .set_nonblocking(true)
-            .expect("mock upstream: set_nonblocking");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(options.worker_threads.max(1))
             .thread_name("mock-upstream")
@@ -240,12 +234,14 @@ impl MockUpstream {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(());
         let state = Arc::new(server::State::new(&options, requests.clone()));
-        {
+        let addr = {
             let _guard = runtime.enter();
-            let listener =
-                tokio::net::TcpListener::from_std(listener).expect("mock upstream: tokio listener");
+            let listener = listen(options.port)
+                .unwrap_or_else(|e| panic!("mock upstream: bind 127.0.0.1:{}: {e}", options.port));
+            let addr = listener.local_addr().expect("mock upstream: local_addr");
             runtime.spawn(server::serve(listener, state.clone(), shutdown_rx));
-        }
+            addr
+        };
         MockUpstream {
             addr,
             requests,
@@ -301,6 +297,17 @@ impl MockUpstream {
     pub fn stats(&self) -> MockStats {
         self.state.stats()
     }
+}
+
+/// A listener on 127.0.0.1:`port` whose accept queue holds thousands of connections (the
+/// default of 128 drops the SYNs of a load test that connects all at once, and each dropped
+/// SYN costs its client a 1 s retransmission). Needs a runtime context.
+fn listen(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], port)))?;
+    // The kernel caps it at net.core.somaxconn.
+    socket.listen(65_535)
 }
 
 impl Drop for MockUpstream {
