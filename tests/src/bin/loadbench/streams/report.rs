@@ -85,13 +85,17 @@ fn write_setup(
         w,
         "- upstream: `mock-upstream --slow-stream {},{} --threads {}`, a fresh process for every run: \
          each streamed chat completion is {} `chat.completion.chunk` events {} ms apart \
-         ({:.1} s from the first to the last), over HTTP/1.1 or h2c",
+         ({} from the first to the last), over HTTP/1.1 or h2c",
         args.events,
         args.interval.as_millis(),
         args.mock_threads,
         args.events,
         args.interval.as_millis(),
-        stream_ms as f64 / 1000.0
+        if stream_ms >= 1000 {
+            format!("{:.1} s", stream_ms as f64 / 1000.0)
+        } else {
+            format!("{stream_ms} ms")
+        }
     );
     let _ = writeln!(
         w,
