@@ -287,7 +287,7 @@ fn request_mix(args: &Args, runtime: &tokio::runtime::Runtime) -> Result<Vec<Req
     eprintln!("loadbench: building the request mix");
     let requests = build_kinds(&args.sizes);
     eprintln!("loadbench: capturing what ccr sends upstream");
-    let upstream_bodies = capture_upstream_bodies(args, runtime, &requests)?;
+    let upstream_bodies = capture_upstream_bodies(&args.ccr_bin, runtime, &requests)?;
     let kinds: Vec<RequestKind> = requests
         .iter()
         .zip(upstream_bodies)

@@ -20,7 +20,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinSet;
 
-use super::Bodies;
+use super::Payload;
 use crate::*;
 
 /// How many bytes of a body a failure keeps.
@@ -29,25 +29,22 @@ const EXCERPT_BYTES: usize = 200;
 /// Where the streams go and what they send.
 pub(crate) struct StreamTarget {
     addr: SocketAddr,
+    uri: Uri,
     headers: HeaderMap,
-    /// The streaming body cut around its request number: before, after.
-    before: Bytes,
-    after: Bytes,
+    wire: Wire,
+    /// The streaming body, cut around its request number (before, after) when it has one.
+    stream: Bytes,
+    cut: Option<(Bytes, Bytes)>,
     /// The warm-up body (no `stream`).
     json: Bytes,
     sources: Vec<IpAddr>,
 }
 
 impl StreamTarget {
-    /// `POST /v1/messages` on 127.0.0.1:`port` with `headers`, from `sources` in turn.
-    pub(crate) fn new(
-        port: u16,
-        headers: &[(&str, &str)],
-        bodies: &Bodies,
-        sources: Vec<IpAddr>,
-    ) -> StreamTarget {
+    /// `payload` to 127.0.0.1:`port`, from `sources` in turn.
+    pub(crate) fn new(port: u16, payload: &Payload, sources: Vec<IpAddr>) -> StreamTarget {
         let mut map = HeaderMap::new();
-        for (name, value) in headers {
+        for (name, value) in &payload.headers {
             map.append(
                 HeaderName::from_bytes(name.as_bytes()).expect("header name"),
                 HeaderValue::from_str(value).expect("header value"),
@@ -55,13 +52,20 @@ impl StreamTarget {
         }
         let host = format!("127.0.0.1:{port}");
         map.insert(HOST, HeaderValue::from_str(&host).expect("host header"));
-        let at = bodies.stream_marker.expect("checked by bodies()");
+        let cut = payload.marker.map(|at| {
+            (
+                payload.stream.slice(..at),
+                payload.stream.slice(at + MARKER_DIGITS.len()..),
+            )
+        });
         StreamTarget {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            uri: Uri::from_static(payload.path),
             headers: map,
-            before: bodies.stream.slice(..at),
-            after: bodies.stream.slice(at + MARKER_DIGITS.len()..),
-            json: bodies.json.clone(),
+            wire: payload.wire,
+            stream: payload.stream.clone(),
+            cut,
+            json: payload.json.clone(),
             sources: if sources.is_empty() {
                 vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]
             } else {
@@ -70,12 +74,15 @@ impl StreamTarget {
         }
     }
 
-    /// The streaming request with the next request number, sent as three pieces so the
-    /// 80 KB body is never copied.
+    /// The streaming request with the next request number, sent in pieces so the 80 KB
+    /// body is never copied.
     fn stream_request(&self) -> Request<PiecesBody> {
+        let Some((before, after)) = &self.cut else {
+            return self.request(vec![self.stream.clone()]);
+        };
         let number = REQUEST_NUMBER.fetch_add(1, Ordering::Relaxed) % 10_000_000_000_000_000;
         let digits = Bytes::from(format!("{number:016}"));
-        self.request(vec![self.before.clone(), digits, self.after.clone()])
+        self.request(vec![before.clone(), digits, after.clone()])
     }
 
     fn request(&self, pieces: Vec<Bytes>) -> Request<PiecesBody> {
@@ -84,7 +91,7 @@ impl StreamTarget {
             pieces.into_iter().map(|b| Ok(Frame::data(b))).collect();
         let mut request = Request::new(StreamBody::new(futures::stream::iter(frames)));
         *request.method_mut() = Method::POST;
-        *request.uri_mut() = Uri::from_static("/v1/messages");
+        *request.uri_mut() = self.uri.clone();
         *request.headers_mut() = self.headers.clone();
         request
             .headers_mut()
@@ -197,7 +204,6 @@ pub(crate) struct StreamSample {
 }
 
 /// Where a stream got to, kept outside its future so a timeout still knows.
-#[derive(Default)]
 struct Progress {
     connect_us: Option<u64>,
     sent: Option<Instant>,
@@ -244,17 +250,27 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// Opens `n` streams at once and reads each to its end; streams not finished `timeout`
-/// after the start are failures. Ctrl-C aborts them all.
+/// Opens `n` streams, all at once (`ramp` zero) or evenly spread over `ramp`, and reads
+/// each to its end; streams not finished `timeout` after the last one was opened are
+/// failures. Ctrl-C aborts them all.
 pub(crate) async fn open_streams(
     target: &Arc<StreamTarget>,
     n: usize,
+    ramp: Duration,
     timeout: Duration,
 ) -> Result<Vec<StreamSample>> {
-    let deadline = tokio::time::Instant::now() + timeout;
+    let start = tokio::time::Instant::now();
+    let deadline = start + ramp + timeout;
     let mut set = JoinSet::new();
     for index in 0..n {
-        set.spawn(one_stream(target.clone(), index, deadline, timeout));
+        let target = target.clone();
+        let opens = start + ramp.mul_f64(index as f64 / n as f64);
+        set.spawn(async move {
+            if !ramp.is_zero() {
+                tokio::time::sleep_until(opens).await;
+            }
+            one_stream(target, index, deadline, timeout).await
+        });
     }
     let mut samples = Vec::with_capacity(n);
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -288,7 +304,15 @@ async fn one_stream(
     deadline: tokio::time::Instant,
     timeout: Duration,
 ) -> StreamSample {
-    let mut progress = Progress::default();
+    let mut progress = Progress {
+        connect_us: None,
+        sent: None,
+        status: None,
+        ttfb_us: None,
+        total_us: None,
+        head: Vec::new(),
+        check: SseCheck::new(target.wire),
+    };
     let outcome = tokio::time::timeout_at(deadline, exchange(&target, index, &mut progress)).await;
     let failure = match outcome {
         Ok(Ok(())) => None,
@@ -401,23 +425,29 @@ pub(crate) async fn warm_up(target: &StreamTarget, timeout: Duration) -> Result<
         if status != 200 {
             return Err(format!("HTTP {status}: {}", excerpt(&body)));
         }
-        validate(Wire::Anthropic, false, &body)
+        validate(target.wire, false, &body)
     };
     tokio::time::timeout(timeout, work)
         .await
         .unwrap_or_else(|_| Err(format!("timed out after {} s", timeout.as_secs())))
 }
 
-/// Checks an Anthropic SSE stream as it arrives, keeping only the unfinished event: every
-/// event is JSON with a `type` (equal to its `event:` name when it has one), the first is
-/// `message_start`, the last `message_stop`, and none is an `error`.
-#[derive(Debug, Default)]
+/// Checks an SSE stream as it arrives, keeping only the unfinished event.
+///
+/// - Anthropic (the proxies): every event is JSON with a `type` (equal to its `event:` name
+///   when it has one), the first is `message_start`, the last `message_stop`, and none is an
+///   `error`.
+/// - OpenAI (the floor): every event is a `chat.completion.chunk` object, none an error, and
+///   the last is `data: [DONE]`.
+#[derive(Debug)]
 pub(crate) struct SseCheck {
+    wire: Wire,
     buf: Vec<u8>,
     /// Where to look for the next blank line in `buf`.
     scanned: usize,
     /// Events seen so far.
     pub(crate) events: usize,
+    /// The last event was `message_stop` (Anthropic) or `[DONE]` (OpenAI).
     stopped: bool,
     problem: Option<String>,
 }
@@ -428,7 +458,26 @@ struct Typed<'a> {
     kind: Cow<'a, str>,
 }
 
+#[derive(serde::Deserialize)]
+struct Chunk<'a> {
+    #[serde(borrow)]
+    object: Option<Cow<'a, str>>,
+    error: Option<serde::de::IgnoredAny>,
+}
+
 impl SseCheck {
+    /// A check for a stream of `wire`.
+    pub(crate) fn new(wire: Wire) -> SseCheck {
+        SseCheck {
+            wire,
+            buf: Vec::new(),
+            scanned: 0,
+            events: 0,
+            stopped: false,
+            problem: None,
+        }
+    }
+
     /// Feeds the next piece of the body.
     pub(crate) fn push(&mut self, data: &[u8]) {
         if self.problem.is_some() {
@@ -483,7 +532,18 @@ impl SseCheck {
         } else {
             Cow::Owned(data.join("\n"))
         };
-        let kind = match serde_json::from_str::<Typed>(&data) {
+        if self.stopped {
+            return self.fail("an event after the end of the stream".into());
+        }
+        match self.wire {
+            Wire::Anthropic => self.anthropic_event(name, &data),
+            Wire::OpenAi => self.openai_event(&data),
+        }
+        self.events += 1;
+    }
+
+    fn anthropic_event(&mut self, name: Option<&str>, data: &str) {
+        let kind = match serde_json::from_str::<Typed>(data) {
             Ok(typed) => typed.kind,
             Err(e) => {
                 return self.fail(format!(
@@ -500,14 +560,28 @@ impl SseCheck {
         if kind == "error" {
             return self.fail(format!("error event: {}", excerpt(data.as_bytes())));
         }
-        if self.stopped {
-            return self.fail(format!("{kind} event after message_stop"));
-        }
         if self.events == 0 && kind != "message_start" {
             return self.fail(format!("the stream starts with {kind}, not message_start"));
         }
         self.stopped = kind == "message_stop";
-        self.events += 1;
+    }
+
+    fn openai_event(&mut self, data: &str) {
+        if data == "[DONE]" {
+            self.stopped = true;
+            return;
+        }
+        match serde_json::from_str::<Chunk>(data) {
+            Ok(chunk) if chunk.error.is_some() => {
+                self.fail(format!("error event: {}", excerpt(data.as_bytes())))
+            }
+            Ok(chunk) if chunk.object.as_deref() == Some("chat.completion.chunk") => {}
+            Ok(_) => self.fail(format!(
+                "event {} is not a chat.completion.chunk",
+                self.events + 1
+            )),
+            Err(e) => self.fail(format!("event {} is not JSON ({e})", self.events + 1)),
+        }
     }
 
     /// The verdict once the body has ended.
@@ -522,8 +596,12 @@ impl SseCheck {
             return Err("no SSE event in a 200 response".into());
         }
         if !self.stopped {
+            let end = match self.wire {
+                Wire::Anthropic => "message_stop",
+                Wire::OpenAi => "[DONE]",
+            };
             return Err(format!(
-                "the stream ended after {} events without message_stop",
+                "the stream ended after {} events without {end}",
                 self.events
             ));
         }
@@ -542,7 +620,7 @@ mod tests {
         event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
 
     fn check(pieces: &[&[u8]]) -> (Result<(), String>, usize) {
-        let mut check = SseCheck::default();
+        let mut check = SseCheck::new(Wire::Anthropic);
         for piece in pieces {
             check.push(piece);
         }
@@ -602,6 +680,31 @@ mod tests {
             .contains("not a JSON object"));
 
         assert!(check(&[b""]).0.unwrap_err().contains("no SSE event"));
+    }
+
+    #[test]
+    fn openai_streams_end_in_done() {
+        let openai = |text: &str| {
+            let mut check = SseCheck::new(Wire::OpenAi);
+            check.push(text.as_bytes());
+            (check.finish(), check.events)
+        };
+        let chunk = "data: {\"object\":\"chat.completion.chunk\",\"choices\":[]}\n\n";
+        assert_eq!(
+            openai(&format!("{chunk}{chunk}data: [DONE]\n\n")),
+            (Ok(()), 3)
+        );
+        assert!(openai(chunk).0.unwrap_err().contains("without [DONE]"));
+        assert!(openai(&format!(
+            "{chunk}data: {{\"error\":{{\"message\":\"x\"}}}}\n\n"
+        ))
+        .0
+        .unwrap_err()
+        .starts_with("error event"));
+        assert!(openai(&format!("data: [DONE]\n\n{chunk}"))
+            .0
+            .unwrap_err()
+            .contains("after the end"));
     }
 
     #[test]

@@ -6,21 +6,24 @@
 //! loadbench streams [--streams 2000,10000] [--events 50] [--interval-ms 200] [--size 80000]
 //!                   [--transformer NAME] [--transformer-streams 2000] [--upstream-http auto|1|2]
 //!                   [--ccr-bin PATH] [--mock-bin PATH] [--claude-code-router PATH] [--skip-ccr]
-//!                   [--skip-ours]
+//!                   [--skip-ours] [--skip-floor]
 //!                   [--client-threads N] [--mock-threads N] [--source-addresses N]
-//!                   [--timeout-ms N] [--out PATH] [--markdown PATH]
+//!                   [--ramp-ms N] [--timeout-ms N] [--out PATH] [--markdown PATH]
 //! ```
 //!
 //! For every stream count N (and, with `--transformer`, every count of
 //! `--transformer-streams` again with that transformer in the provider's chain), and for each
-//! system (ccr, then claude-code-router):
+//! system (the floor, ccr, then claude-code-router; the floor is the client straight to the
+//! mock with the OpenAI body ccr sends upstream, so its row is what the client and the mock
+//! themselves cost, and its RSS, fds and CPU are the mock's):
 //!
 //! 1. a fresh `mock-upstream --slow-stream EVENTS,INTERVAL_MS` (every streamed chat
 //!    completion: EVENTS chunks INTERVAL_MS apart), then the system, fresh, in front of it;
 //! 2. one non-streaming request (the same body without `stream`) warms it up (tokenizer,
 //!    compiled plugins, the upstream connection), then the idle RSS and open file descriptors
 //!    of the process and its descendants are read;
-//! 3. N streaming Claude Code-shaped `/v1/messages` requests are opened at once, one HTTP/1.1
+//! 3. N streaming Claude Code-shaped `/v1/messages` requests are opened at once (or spread
+//!    over `--ramp-ms`), one HTTP/1.1
 //!    connection each, while RSS is sampled every 50 ms (open fds every 250 ms); every stream
 //!    is read to its end and must be a well-formed Anthropic SSE stream from `message_start`
 //!    to `message_stop` ([`client::SseCheck`]); anything else is a failure, kept with its
@@ -79,12 +82,16 @@ usage: loadbench streams [options]
                            (default <workspace>/.tools/ccr/node_modules/.bin/ccr)
   --skip-ccr               do not run claude-code-router
   --skip-ours              do not run ccr (only claude-code-router)
+  --skip-floor             do not run the floor (the client straight to the mock, with the
+                           body ccr sends upstream)
   --client-threads N       worker threads of the client (default 2)
   --mock-threads N         worker threads of the mock (default 1)
   --source-addresses N     spread the client's connections over 127.0.0.1 … 127.0.0.N
                            (default 1)
-  --timeout-ms N           a run ends this long after its streams were opened; streams not
-                           finished by then are failures (default 300000)
+  --ramp-ms N              open the streams evenly over N ms instead of all at once
+                           (default 0: at once)
+  --timeout-ms N           a run ends this long after its last stream was opened; streams
+                           not finished by then are failures (default 300000)
   --out PATH               also write the report there
   --markdown PATH          replace the text between <!-- streams:begin --> and
                            <!-- streams:end --> in that file with the report
@@ -120,9 +127,11 @@ pub(crate) struct StreamsArgs {
     pub(crate) claude_code_router: PathBuf,
     pub(crate) skip_claude_code_router: bool,
     pub(crate) skip_ours: bool,
+    pub(crate) skip_floor: bool,
     pub(crate) client_threads: usize,
     pub(crate) mock_threads: usize,
     pub(crate) source_addresses: usize,
+    pub(crate) ramp: Duration,
     pub(crate) timeout: Duration,
     pub(crate) out: Option<PathBuf>,
     pub(crate) markdown: Option<PathBuf>,
@@ -149,9 +158,11 @@ impl StreamsArgs {
             claude_code_router: workspace_root().join(".tools/ccr/node_modules/.bin/ccr"),
             skip_claude_code_router: false,
             skip_ours: false,
+            skip_floor: false,
             client_threads: 2,
             mock_threads: 1,
             source_addresses: 1,
+            ramp: Duration::ZERO,
             timeout: Duration::from_millis(300_000),
             out: None,
             markdown: None,
@@ -182,9 +193,11 @@ impl StreamsArgs {
                 "--claude-code-router" => args.claude_code_router = value()?.into(),
                 "--skip-ccr" => args.skip_claude_code_router = true,
                 "--skip-ours" => args.skip_ours = true,
+                "--skip-floor" => args.skip_floor = true,
                 "--client-threads" => args.client_threads = number(&value()?)?,
                 "--mock-threads" => args.mock_threads = number(&value()?)?,
                 "--source-addresses" => args.source_addresses = number(&value()?)?,
+                "--ramp-ms" => args.ramp = Duration::from_millis(number(&value()?)?),
                 "--timeout-ms" => args.timeout = Duration::from_millis(number(&value()?)?),
                 "--out" => args.out = Some(value()?.into()),
                 "--markdown" => args.markdown = Some(value()?.into()),
@@ -260,6 +273,8 @@ pub(crate) struct Case {
 /// The two proxies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum System {
+    /// The client straight to the mock.
+    Floor,
     Ccr,
     ClaudeCodeRouter,
 }
@@ -267,6 +282,7 @@ pub(crate) enum System {
 impl System {
     pub(crate) fn name(self) -> &'static str {
         match self {
+            System::Floor => "direct upstream (floor)",
             System::Ccr => "ccr",
             System::ClaudeCodeRouter => "claude-code-router",
         }
@@ -373,19 +389,32 @@ fn raise_fd_limit() -> Result<FdLimit> {
     })
 }
 
-/// The request of every stream, and its warm-up twin.
-pub(crate) struct Bodies {
-    /// The streaming body, with the request-number marker ([`MARKER`]).
+/// What a stream sends to one kind of system, and its warm-up twin.
+pub(crate) struct Payload {
+    /// `/v1/messages` (the proxies) or `/v1/chat/completions` (the floor).
+    pub(crate) path: &'static str,
+    pub(crate) headers: Vec<(&'static str, &'static str)>,
+    /// What the answer must be.
+    pub(crate) wire: Wire,
+    /// The streaming body, and where its request number goes ([`MARKER`]), if it has one.
     pub(crate) stream: Bytes,
-    pub(crate) stream_marker: Option<usize>,
+    pub(crate) marker: Option<usize>,
     /// The same request without streaming.
     pub(crate) json: Bytes,
+}
+
+/// The request of every stream: the Claude Code-shaped one for the proxies, and for the
+/// floor the OpenAI body ccr sends upstream for it.
+pub(crate) struct Bodies {
+    pub(crate) anthropic: Payload,
+    /// Captured through a throwaway ccr; why not, when that failed or was skipped.
+    pub(crate) floor: Result<Payload, String>,
     pub(crate) tools: usize,
     pub(crate) messages: usize,
 }
 
-fn bodies(size: usize) -> Result<Bodies> {
-    let kinds = build_kinds(&[size]);
+fn bodies(args: &StreamsArgs, runtime: &tokio::runtime::Runtime) -> Result<Bodies> {
+    let kinds = build_kinds(&[args.size]);
     let pick = |stream: bool| {
         kinds
             .iter()
@@ -395,14 +424,56 @@ fn bodies(size: usize) -> Result<Bodies> {
     };
     let (stream, json) = (pick(true), pick(false));
     let stream_bytes = Bytes::from(serde_json::to_vec(&stream)?);
-    let stream_marker = marker_digits(&stream_bytes);
-    if stream_marker.is_none() {
+    let marker = marker_digits(&stream_bytes);
+    if marker.is_none() {
         bail!("the stream request has no request-number marker");
     }
-    Ok(Bodies {
-        stream_marker,
+    let anthropic = Payload {
+        path: "/v1/messages",
+        headers: fixtures::claude_code_headers(),
+        wire: Wire::Anthropic,
+        marker,
         stream: stream_bytes,
         json: Bytes::from(serde_json::to_vec(&json)?),
+    };
+    let floor = if args.skip_floor {
+        Err("--skip-floor".to_string())
+    } else if !args.ccr_bin.exists() {
+        Err(format!(
+            "no ccr at {} to capture its upstream body",
+            args.ccr_bin.display()
+        ))
+    } else {
+        eprintln!("loadbench streams: capturing what ccr sends upstream (for the floor)");
+        let requests: Vec<(String, bool, Value)> = kinds.to_vec();
+        match capture_upstream_bodies(&args.ccr_bin, runtime, &requests) {
+            Ok(captured) => {
+                let body = |stream: bool| {
+                    let at = requests.iter().position(|(_, s, _)| *s == stream);
+                    captured[at.expect("both kinds")].clone()
+                };
+                let stream = body(true);
+                Ok(Payload {
+                    path: "/v1/chat/completions",
+                    headers: vec![
+                        ("content-type", "application/json"),
+                        ("authorization", "Bearer sk-mock"),
+                    ],
+                    wire: Wire::OpenAi,
+                    marker: marker_digits(&stream),
+                    stream,
+                    json: body(false),
+                })
+            }
+            Err(e) => {
+                check_interrupted()?;
+                Err(format!("capturing ccr's upstream body: {e:#}"))
+            }
+        }
+    };
+    Ok(Bodies {
+        anthropic,
+        floor,
         tools: stream["tools"].as_array().map_or(0, Vec::len),
         messages: stream["messages"].as_array().map_or(0, Vec::len),
     })
@@ -453,10 +524,21 @@ pub(crate) fn run(argv: impl IntoIterator<Item = String>) -> Result<()> {
         );
     }
     let runtime = client_runtime(args.client_threads)?;
-    let bodies = bodies(args.size)?;
+    let bodies = bodies(&args, &runtime)?;
     let mut runs = Vec::new();
     let mut ccr_version = None;
     for case in args.cases() {
+        // The floor has no transformer chain: once per stream count.
+        let floor_done = runs
+            .iter()
+            .any(|r: &Run| r.system == System::Floor && r.case.streams == case.streams);
+        if !args.skip_floor && !floor_done {
+            let case = Case {
+                streams: case.streams,
+                transformer: None,
+            };
+            runs.push(run_floor(&args, &runtime, &bodies, &case)?);
+        }
         if !args.skip_ours {
             let (run, version) = run_ccr(&args, &runtime, &bodies, &case, &fd_limit)?;
             ccr_version = ccr_version.or(version);
@@ -502,10 +584,45 @@ fn start_slow_mock(args: &StreamsArgs) -> Result<(ChildGuard, u16)> {
 struct Setup<'a> {
     args: &'a StreamsArgs,
     runtime: &'a tokio::runtime::Runtime,
-    bodies: &'a Bodies,
+    payload: &'a Payload,
     case: &'a Case,
     mock_pid: u32,
     mock_port: u16,
+}
+
+fn run_floor(
+    args: &StreamsArgs,
+    runtime: &tokio::runtime::Runtime,
+    bodies: &Bodies,
+    case: &Case,
+) -> Result<Run> {
+    let outcome = match &bodies.floor {
+        Err(reason) => Err(reason.clone()),
+        Ok(payload) => {
+            eprintln!(
+                "loadbench streams: direct upstream (floor), {} streams",
+                case.streams
+            );
+            let (mock, mock_port) = start_slow_mock(args)?;
+            let setup = Setup {
+                args,
+                runtime,
+                payload,
+                case,
+                mock_pid: mock.pid(),
+                mock_port,
+            };
+            let measured = measure_streams(&setup, mock_port, mock.pid());
+            check_interrupted()?;
+            measured.map_err(|e| format!("{e:#}"))
+        }
+    };
+    Ok(Run {
+        system: System::Floor,
+        case: case.clone(),
+        http2_asked: false,
+        outcome,
+    })
 }
 
 fn run_ccr(
@@ -534,7 +651,7 @@ fn run_ccr(
             let setup = Setup {
                 args,
                 runtime,
-                bodies,
+                payload: &bodies.anthropic,
                 case,
                 mock_pid: mock.pid(),
                 mock_port,
@@ -586,7 +703,7 @@ fn run_claude_code_router(
             let setup = Setup {
                 args,
                 runtime,
-                bodies,
+                payload: &bodies.anthropic,
                 case,
                 mock_pid: mock.pid(),
                 mock_port,
@@ -652,7 +769,7 @@ fn measure_streams(setup: &Setup<'_>, port: u16, pid: u32) -> Result<Measured> {
     let Setup {
         args,
         runtime,
-        bodies,
+        payload,
         case,
         mock_pid,
         mock_port,
@@ -662,12 +779,7 @@ fn measure_streams(setup: &Setup<'_>, port: u16, pid: u32) -> Result<Measured> {
     std::thread::sleep(Duration::from_millis(1000));
     check_interrupted()?;
     let rss_start_kib = rss_kib(&process_tree(pid));
-    let target = Arc::new(StreamTarget::new(
-        port,
-        &fixtures::claude_code_headers(),
-        bodies,
-        args.sources(),
-    ));
+    let target = Arc::new(StreamTarget::new(port, payload, args.sources()));
     let warmup_error = runtime
         .block_on(client::warm_up(&target, Duration::from_secs(60)))
         .err();
@@ -701,7 +813,7 @@ fn measure_streams(setup: &Setup<'_>, port: u16, pid: u32) -> Result<Measured> {
             case.streams,
             transformer_label(case)
         );
-        let samples = client::open_streams(&target, case.streams, args.timeout).await;
+        let samples = client::open_streams(&target, case.streams, args.ramp, args.timeout).await;
         let wall = started.elapsed();
         let cpu1 = (cpu_ticks(&tree), cpu_ticks(&[mock_pid]), own_cpu_ticks());
         fds_task.abort();

@@ -101,7 +101,7 @@ fn write_setup(
         w,
         "- request: the Claude Code-shaped `/v1/messages` stream ({} B, {} tools, {} messages; \
          every stream numbered in its last tool result), with Claude Code's headers",
-        bodies.stream.len(),
+        bodies.anthropic.stream.len(),
         bodies.tools,
         bodies.messages
     );
@@ -112,9 +112,17 @@ fn write_setup(
     };
     let _ = writeln!(
         w,
-        "- client: `loadbench streams`, all N streams opened at once, one HTTP/1.1 connection \
-         each, {} threads, from {sources}; every stream read to its end; a run ends {} s after \
-         its streams were opened",
+        "- client: `loadbench streams`, {}, one HTTP/1.1 connection each, {} threads, from \
+         {sources}; every stream read to its end; a run ends {} s after its last stream was \
+         opened",
+        if args.ramp.is_zero() {
+            "all N streams opened at once".to_string()
+        } else {
+            format!(
+                "the N streams opened evenly over {} s",
+                args.ramp.as_secs_f64()
+            )
+        },
         args.client_threads,
         args.timeout.as_secs()
     );
@@ -209,7 +217,9 @@ fn write_main_table(w: &mut String, runs: &[Run]) {
         "KB per stream is (RSS peak − RSS idle) ÷ streams (KB and MB are KiB and MiB); RSS is the \
          process's and its children's, idle after one warm-up request. TTFB is from sending \
          the request to the first body byte; full stream to its last byte; both over the \
-         completed streams. Upstream is what the mock saw: protocol and connections."
+         completed streams. Upstream is what the mock saw: protocol and connections. The \
+         floor is the client straight to the mock with the OpenAI body ccr sends upstream: \
+         its RSS, fds and CPU are the mock's own."
     );
     let _ = writeln!(w);
 }
