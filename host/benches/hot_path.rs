@@ -19,7 +19,8 @@ use bytes::Bytes;
 use ccr::config;
 use ccr::plugins::bindings::{ProviderTarget, TransformContext, UpstreamEvent};
 use ccr::plugins::{
-    PluginEngine, PluginLimits, PluginRegistry, ProviderInstance, TransformerInstance,
+    PluginEngine, PluginLimits, PluginRegistry, ProviderInstance, StreamTranslatorInstance,
+    TransformerInstance,
 };
 use ccr::request::{self, RequestKind};
 use ccr::routing::{self, RouteFacts};
@@ -123,8 +124,9 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("stream");
     g.throughput(Throughput::Elements(1));
     let mut translator = rt.block_on(async {
-        let p = ProviderInstance::new(&engine, openai.clone()).await.unwrap();
-        let mut t = p.open_stream(&provider_target).await.unwrap();
+        let mut t = StreamTranslatorInstance::open(&engine, &openai, &provider_target)
+            .await
+            .unwrap();
         let first = br#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"big","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#;
         t.feed(&UpstreamEvent { event: None, data: first.to_vec() }).await.unwrap();
         t

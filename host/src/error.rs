@@ -67,6 +67,11 @@ pub enum ProxyError {
     /// The upstream did not answer in time (504 `timeout_error`).
     #[error("{0}")]
     Timeout(String),
+    /// The proxy is at a configured limit (concurrent streams) or out of resources; nothing
+    /// was sent upstream (529 `overloaded_error`, as Anthropic answers when overloaded:
+    /// clients retry it with back-off).
+    #[error("{0}")]
+    Overloaded(String),
     /// A bug or an unexpected condition in the proxy (500 `api_error`).
     #[error("{0}")]
     Internal(String),
@@ -92,6 +97,9 @@ impl ProxyError {
                 }
                 PluginError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
+            ProxyError::Plugin(PluginCallError::Unavailable { .. }) | ProxyError::Overloaded(_) => {
+                overloaded()
+            }
             ProxyError::Plugin(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ProxyError::Upstream { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
@@ -122,6 +130,9 @@ impl ProxyError {
                 PluginError::Upstream(e) => &e.error_type,
                 PluginError::Internal(_) => "api_error",
             },
+            ProxyError::Plugin(PluginCallError::Unavailable { .. }) | ProxyError::Overloaded(_) => {
+                "overloaded_error"
+            }
             ProxyError::Plugin(_) => "api_error",
             ProxyError::Upstream { error_type, .. } => error_type,
             ProxyError::UpstreamUnreachable(_)
@@ -163,6 +174,11 @@ impl ProxyError {
     pub fn to_json(&self) -> serde_json::Value {
         error_body(self.error_type(), &self.message())
     }
+}
+
+/// 529, Anthropic's "overloaded" status.
+fn overloaded() -> StatusCode {
+    StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
 }
 
 /// `{"type":"error","error":{"type":error_type,"message":message}}`.

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -91,8 +92,42 @@ pub struct AppState {
     /// readable only by its owner) to read `/health/detailed` without knowing `APIKEY`:
     /// the config on disk may be broken exactly when they are needed.
     pub control_token: Option<String>,
+    /// Streams open right now (against `MAX_CONCURRENT_STREAMS`).
+    pub streams: OpenStreams,
     /// Transformer names already warned about as unknown (warn once, not per request).
     warned: Mutex<HashSet<String>>,
+}
+
+/// The count of streamed answers in progress, checked against the configured limit before
+/// anything is sent upstream.
+#[derive(Debug, Default)]
+pub struct OpenStreams(Arc<AtomicUsize>);
+
+/// One open stream; dropping it closes it.
+#[derive(Debug)]
+pub struct StreamPermit(Arc<AtomicUsize>);
+
+impl OpenStreams {
+    /// Count one more stream, unless `limit` are open already.
+    pub fn try_open(&self, limit: usize) -> Option<StreamPermit> {
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < limit).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| StreamPermit(self.0.clone()))
+    }
+
+    /// Streams open now.
+    pub fn open(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl AppState {
@@ -109,6 +144,7 @@ impl AppState {
             started_at: SystemTime::now(),
             listen: OnceLock::new(),
             control_token: None,
+            streams: OpenStreams::default(),
             warned: Mutex::new(HashSet::new()),
         }
     }

@@ -19,3 +19,4 @@ mod providers;
 mod proxy_url;
 mod python_sdk;
 mod scaffolding;
+mod scale;

@@ -23,6 +23,11 @@ pub struct ProviderConfig {
     pub models: Vec<String>,
     /// `transformer`: the transformer chain, provider-wide and per model.
     pub transformer: TransformerChain,
+    /// `http2PriorKnowledge` (ours): speak HTTP/2 without TLS negotiation (h2c) to this
+    /// provider, so that many streams share a few connections. For `http://` servers that
+    /// accept it (inference servers, an h2c sidecar); `https://` providers negotiate HTTP/2
+    /// by themselves. Default false.
+    pub http2_prior_knowledge: bool,
 }
 
 impl ProviderConfig {
@@ -85,6 +90,7 @@ const PROVIDER_KEYS: &[&str] = &[
     "models",
     "transformer",
     "tokenizer",
+    "http2PriorKnowledge",
 ];
 
 /// Reads `Providers` (already known to be present under `key`).
@@ -169,6 +175,11 @@ fn read_provider(r: &mut Reader<'_>, key: &str, v: &Value) -> Result<ProviderCon
         Some(v) => read_chain(r, &join(key, "transformer"), v)?,
     };
 
+    let http2_prior_knowledge = match obj.get("http2PriorKnowledge") {
+        None | Some(Value::Null) => false,
+        Some(v) => r.boolean(&join(key, "http2PriorKnowledge"), v)?,
+    };
+
     if obj.contains_key("tokenizer") {
         r.warn(format!(
             "`{key}.tokenizer` (CCR v2) is not supported; tokens are counted with cl100k_base"
@@ -181,6 +192,7 @@ fn read_provider(r: &mut Reader<'_>, key: &str, v: &Value) -> Result<ProviderCon
         api_key,
         models,
         transformer,
+        http2_prior_knowledge,
     })
 }
 

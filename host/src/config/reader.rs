@@ -107,6 +107,14 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A whole number greater than 0 (read as [`Reader::uint`]).
+    pub fn positive(&self, key: &str, v: &Value) -> Result<u64, ConfigError> {
+        match self.uint(key, v) {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(self.expected(key, "a whole number greater than 0", v)),
+        }
+    }
+
     /// `true`/`false`, also accepted as the strings `"true"`/`"false"`.
     pub fn boolean(&self, key: &str, v: &Value) -> Result<bool, ConfigError> {
         match v {

@@ -1,6 +1,9 @@
+use super::settings::EMBEDDED_DEFAULT;
 use super::*;
-use crate::paths::{default_plugins_dir, home_dir, user_home};
+use crate::paths::{self, default_plugins_dir, home_dir, user_home};
 use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 fn no_env(_: &str) -> Option<String> {
     None

@@ -15,9 +15,12 @@ use crate::plugins::bindings::{
 };
 use crate::plugins::chain::{self, ActiveTransformer};
 use crate::plugins::instance::PluginCallError;
-use crate::plugins::{LoadedPlugin, PluginSet, ProviderInstance, TransformerInstance};
+use crate::plugins::{
+    HookSet, LoadedPlugin, PluginEngine, PluginSet, ProviderInstance, StreamTranslatorInstance,
+    TransformerInstance,
+};
 use crate::routing::{Route, RouteError};
-use crate::state::{AppState, Live};
+use crate::state::{AppState, Live, StreamPermit};
 use crate::stream::{self, StreamJob};
 use crate::usage::{self, RequestRecord};
 
@@ -30,6 +33,8 @@ pub(super) struct Attempt<'a> {
     pub(super) route_ctx: &'a RouteContext,
     pub(super) session: Option<String>,
     pub(super) stream: bool,
+    /// The stream's place under `MAX_CONCURRENT_STREAMS`, handed to the stream task.
+    pub(super) stream_permit: Option<Arc<StreamPermit>>,
     pub(super) started: Instant,
 }
 
@@ -78,15 +83,31 @@ impl Attempt<'_> {
             target: target_for(chain.provider_options),
             api_key: provider_cfg.api_key.clone().unwrap_or_default(),
         };
-        let mut provider = ProviderInstance::new(engine, chain.provider).await?;
-        let mut upstream_req = provider.build_request(&target, &body).await?;
+        let mut provider = ProviderSlot {
+            engine: engine.clone(),
+            plugin: chain.provider.clone(),
+            instance: Some(ProviderInstance::new(engine, chain.provider).await?),
+        };
+        let mut upstream_req = provider.get().await?.build_request(&target, &body).await?;
         drop(body);
         for t in &mut transformers {
             upstream_req = t.instance.transform_upstream(&t.ctx, upstream_req).await?;
         }
+        // What is left to call: the transformers' answer hooks, and for a whole answer the
+        // provider's `parse-response`. Every other instance is freed before the upstream
+        // is waited on (a stream's translator lives in a shared instance).
+        let answer_hook = if self.stream {
+            HookSet::STREAM_EVENT
+        } else {
+            HookSet::RESPONSE
+        };
+        transformers.retain(|t| t.instance.hooks().contains(answer_hook));
+        if self.stream {
+            provider.instance = None;
+        }
 
         let client = &self.live.upstream;
-        let pending = client.request(&mut upstream_req, &provider_cfg.name)?;
+        let pending = client.request(&mut upstream_req, provider_cfg)?;
 
         if self.stream {
             let job = StreamJob {
@@ -98,12 +119,15 @@ impl Attempt<'_> {
                 ping_interval: self.live.ping_interval,
                 idle_timeout: client.timeout(),
                 estimated_input_tokens: self.route_ctx.token_count,
+                permit: self.stream_permit.clone(),
             };
             let client = client.clone();
             let mut opening = Box::pin(async move {
                 let response = pending.await?;
                 let response = check_status(&mut provider, &target, &client, response).await?;
-                let translator = provider.open_stream(&target).await?;
+                let translator =
+                    StreamTranslatorInstance::open(&provider.engine, &provider.plugin, &target)
+                        .await?;
                 Ok((response, translator))
             });
             // A quick head keeps the upstream's status (and lets `fallback` try the next
@@ -121,8 +145,12 @@ impl Attempt<'_> {
         let response = check_status(&mut provider, &target, client, response).await?;
         let status = response.status().as_u16();
         let raw = client.read_body(response).await?;
-        let mut out = provider.parse_response(&target, status, &raw).await?;
-        let mut last_plugin = provider.plugin().clone();
+        let mut out = provider
+            .get()
+            .await?
+            .parse_response(&target, status, &raw)
+            .await?;
+        let mut last_plugin = provider.plugin.clone();
         for t in transformers.iter_mut().rev() {
             out = t.instance.transform_response(&t.ctx, out).await?;
             last_plugin = t.instance.plugin().clone();
@@ -154,10 +182,28 @@ impl Attempt<'_> {
     }
 }
 
+/// The provider plugin's instance after the request is built: kept for a whole answer
+/// (it parses it), let go for a stream (a fresh one is made if an error needs mapping).
+struct ProviderSlot {
+    engine: Arc<PluginEngine>,
+    plugin: Arc<LoadedPlugin>,
+    instance: Option<ProviderInstance>,
+}
+
+impl ProviderSlot {
+    async fn get(&mut self) -> Result<&mut ProviderInstance, PluginCallError> {
+        let instance = match self.instance.take() {
+            Some(instance) => instance,
+            None => ProviderInstance::new(&self.engine, self.plugin.clone()).await?,
+        };
+        Ok(self.instance.insert(instance))
+    }
+}
+
 /// A 2xx upstream answer as it is; any other is read and mapped through the provider
 /// plugin into an Anthropic error.
 async fn check_status(
-    provider: &mut ProviderInstance,
+    provider: &mut ProviderSlot,
     target: &ProviderTarget,
     client: &crate::upstream::UpstreamClient,
     response: reqwest::Response,
@@ -178,13 +224,17 @@ async fn check_status(
 /// Map a non-2xx upstream answer through the provider plugin (which knows the provider's
 /// error format) into an Anthropic error.
 async fn upstream_error(
-    provider: &mut ProviderInstance,
+    provider: &mut ProviderSlot,
     target: &ProviderTarget,
     status: u16,
     body: &[u8],
     retry_after: Option<String>,
 ) -> ProxyError {
-    match provider.parse_response(target, status, body).await {
+    let parsed = match provider.get().await {
+        Ok(instance) => instance.parse_response(target, status, body).await,
+        Err(err) => Err(err),
+    };
+    match parsed {
         Err(PluginCallError::Returned {
             error: PluginError::Upstream(e),
             ..

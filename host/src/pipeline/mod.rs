@@ -65,6 +65,20 @@ async fn serve(
         .map_err(|e| (e, None))?;
     // The parsed tree borrows from `raw`, which lives as long as this call.
     let mut req = request::parse(&raw, RequestKind::Messages).map_err(|e| (e, None))?;
+    // Counted from here to the stream's last byte; refused before anything goes upstream.
+    let stream_permit = if req.stream() {
+        let limit = live.config.max_concurrent_streams;
+        let permit = state.streams.try_open(limit).ok_or_else(|| {
+            let err = ProxyError::Overloaded(format!(
+                "ccr is serving its limit of {limit} concurrent streams \
+                 (MAX_CONCURRENT_STREAMS); retry shortly"
+            ));
+            (err, None)
+        })?;
+        Some(Arc::new(permit))
+    } else {
+        None
+    };
 
     let session_header = headers
         .get("x-claude-code-session-id")
@@ -98,6 +112,7 @@ async fn serve(
             route_ctx: &route_ctx,
             session: facts.session_id.clone(),
             stream,
+            stream_permit: stream_permit.clone(),
             started,
         };
         // Only a fallback needs the body again: the last candidate takes it without a copy.

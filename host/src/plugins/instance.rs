@@ -9,14 +9,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::ResourceAny;
 use wasmtime::{Store, Trap};
 
 use super::bindings::{
-    provider::Provider, router::Router, transformer::Transformer, PluginError, PluginRouteDecision,
-    ProviderTarget, RouteContext, SseEvent, TransformContext, UpstreamEvent, UpstreamRequest,
+    provider::Provider, router::Router, transformer::Transformer, PluginError, PluginKind,
+    PluginRouteDecision, ProviderTarget, RouteContext, SseEvent, TransformContext, UpstreamRequest,
 };
-use super::runtime::{root_cause, LoadedPlugin, PluginEngine, PluginPre, PluginState};
+use super::runtime::{
+    is_pool_exhausted, root_cause, Allocation, LoadedPlugin, PluginEngine, PluginPre, PluginState,
+};
 use super::HookSet;
 
 /// Why a call into a plugin failed. Every variant names the plugin and the export.
@@ -63,6 +64,17 @@ pub enum PluginCallError {
         /// What was wrong with it.
         reason: String,
     },
+    /// No instance of the plugin could be created for a reason that is not the plugin's
+    /// fault (no memory could be mapped for it): the proxy is overloaded, try again.
+    #[error(
+        "plugin '{plugin}' could not be instantiated (the proxy is out of resources): {reason}"
+    )]
+    Unavailable {
+        /// Plugin name.
+        plugin: Arc<str>,
+        /// Why.
+        reason: String,
+    },
     /// The plugin is not of the kind the caller needs.
     #[error("plugin '{plugin}' is a {actual}, not a {expected}")]
     WrongKind {
@@ -98,23 +110,74 @@ pub fn describe(error: &PluginError) -> String {
 }
 
 /// A plugin's store for one request, with the bookkeeping shared by every kind.
-struct Guarded {
-    plugin: Arc<LoadedPlugin>,
-    store: Store<PluginState>,
+pub(super) struct Guarded {
+    pub(super) plugin: Arc<LoadedPlugin>,
+    pub(super) store: Store<PluginState>,
     broken: bool,
 }
 
+/// A fresh instance's exports, by world.
+pub(super) enum Bindings {
+    Provider(Provider),
+    Transformer(Transformer),
+    Router(Router),
+}
+
 impl Guarded {
-    fn new(engine: &PluginEngine, plugin: Arc<LoadedPlugin>) -> Self {
-        let store = engine.new_store(plugin.name.clone(), &plugin.limits);
-        Guarded {
-            plugin,
-            store,
-            broken: false,
+    /// A fresh store and instance of `plugin` from `allocation` (a pooled slot falls back
+    /// to memory mapped for it alone when the pool is full). A failure that is not the
+    /// plugin's (nothing could be mapped) is [`PluginCallError::Unavailable`], never a
+    /// crash.
+    pub(super) async fn instantiate(
+        engine: &PluginEngine,
+        plugin: Arc<LoadedPlugin>,
+        mut allocation: Allocation,
+    ) -> Result<(Self, Bindings), PluginCallError> {
+        let unavailable =
+            |plugin: &LoadedPlugin, err: &dyn std::fmt::Display| PluginCallError::Unavailable {
+                plugin: plugin.name.clone(),
+                reason: err.to_string(),
+            };
+        loop {
+            let (store, pre) = engine
+                .store_for(&plugin, allocation)
+                .map_err(|e| unavailable(&plugin, &format!("{e:#}")))?;
+            let mut g = Guarded {
+                plugin: plugin.clone(),
+                store,
+                broken: false,
+            };
+            let limit = plugin.limits.timeout;
+            let outcome = tokio::time::timeout(limit, instantiate_pre(&pre, &mut g.store)).await;
+            match outcome {
+                Ok(Err(err))
+                    if is_pool_exhausted(&err)
+                        && allocation == Allocation::Pooled
+                        && engine.has_overflow() =>
+                {
+                    static SAID: std::sync::Once = std::sync::Once::new();
+                    SAID.call_once(|| {
+                        tracing::info!(
+                            "the plugin instance pool is full; further instances are \
+                             allocated on demand (CCR_PLUGIN_POOL_INSTANCES sizes the pool)"
+                        )
+                    });
+                    allocation = Allocation::OnDemand;
+                }
+                // A trap in the component's start code is the plugin's; anything else
+                // (address space, memory) is the machine's.
+                Ok(Err(err)) if err.downcast_ref::<Trap>().is_none() => {
+                    return Err(unavailable(&plugin, &root_cause(&err)))
+                }
+                outcome => {
+                    let bindings = g.settle("instantiate", outcome)?;
+                    return Ok((g, bindings));
+                }
+            }
         }
     }
 
-    fn check_usable(&self, export: &'static str) -> Result<(), PluginCallError> {
+    pub(super) fn check_usable(&self, export: &'static str) -> Result<(), PluginCallError> {
         if self.broken {
             return Err(PluginCallError::Trapped {
                 plugin: self.plugin.name.clone(),
@@ -125,8 +188,13 @@ impl Guarded {
         Ok(())
     }
 
+    /// Whether a call trapped or timed out (the instance can no longer be trusted).
+    pub(super) fn is_broken(&self) -> bool {
+        self.broken
+    }
+
     /// Turn the outcome of a timed call into the host's error vocabulary.
-    fn settle<T>(
+    pub(super) fn settle<T>(
         &mut self,
         export: &'static str,
         outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
@@ -168,7 +236,7 @@ impl Guarded {
         }
     }
 
-    fn returned<T>(
+    pub(super) fn returned<T>(
         &self,
         export: &'static str,
         result: Result<T, PluginError>,
@@ -181,9 +249,20 @@ impl Guarded {
     }
 }
 
+async fn instantiate_pre(
+    pre: &PluginPre,
+    store: &mut Store<PluginState>,
+) -> wasmtime::Result<Bindings> {
+    Ok(match pre {
+        PluginPre::Provider(p) => Bindings::Provider(p.instantiate_async(store).await?),
+        PluginPre::Transformer(p, _) => Bindings::Transformer(p.instantiate_async(store).await?),
+        PluginPre::Router(p) => Bindings::Router(p.instantiate_async(store).await?),
+    })
+}
+
 /// Runs `$call` (a future borrowing `$g.store`) under the plugin's budget and settles it.
 macro_rules! timed {
-    ($g:expr, $export:literal, $call:expr) => {{
+    ($g:expr, $export:expr, $call:expr) => {{
         $g.check_usable($export)?;
         let limit = $g.plugin.limits.timeout;
         let outcome = tokio::time::timeout(limit, $call).await;
@@ -191,7 +270,9 @@ macro_rules! timed {
     }};
 }
 
-fn wrong_kind(plugin: &LoadedPlugin, expected: &'static str) -> PluginCallError {
+pub(super) use timed;
+
+pub(super) fn wrong_kind(plugin: &LoadedPlugin, expected: &'static str) -> PluginCallError {
     PluginCallError::WrongKind {
         plugin: plugin.name.clone(),
         expected,
@@ -211,12 +292,14 @@ impl ProviderInstance {
         engine: &PluginEngine,
         plugin: Arc<LoadedPlugin>,
     ) -> Result<Self, PluginCallError> {
-        let PluginPre::Provider(pre) = &plugin.pre else {
+        if plugin.info.kind != PluginKind::Provider {
+            return Err(wrong_kind(&plugin, "provider"));
+        }
+        let (g, Bindings::Provider(bindings)) =
+            Guarded::instantiate(engine, plugin.clone(), Allocation::Pooled).await?
+        else {
             return Err(wrong_kind(&plugin, "provider"));
         };
-        let pre = pre.clone();
-        let mut g = Guarded::new(engine, plugin);
-        let bindings = timed!(g, "instantiate", pre.instantiate_async(&mut g.store))?;
         Ok(Self { g, bindings })
     }
 
@@ -255,63 +338,6 @@ impl ProviderInstance {
         )?;
         self.g.returned("parse-response", result)
     }
-
-    /// Create the `stream-translator` for one streamed answer; it keeps this instance.
-    pub async fn open_stream(
-        mut self,
-        target: &ProviderTarget,
-    ) -> Result<StreamTranslatorInstance, PluginCallError> {
-        let api = self.bindings.ccr_plugin_provider_api();
-        let translator = timed!(
-            self.g,
-            "stream-translator.constructor",
-            api.stream_translator()
-                .call_constructor(&mut self.g.store, target)
-        )?;
-        Ok(StreamTranslatorInstance {
-            provider: self,
-            translator,
-        })
-    }
-}
-
-/// A provider's `stream-translator` resource, alive for one streamed response.
-pub struct StreamTranslatorInstance {
-    provider: ProviderInstance,
-    translator: ResourceAny,
-}
-
-impl StreamTranslatorInstance {
-    /// The plugin this translator runs in.
-    pub fn plugin(&self) -> &Arc<LoadedPlugin> {
-        self.provider.plugin()
-    }
-
-    /// Translate one upstream event.
-    pub async fn feed(&mut self, event: &UpstreamEvent) -> Result<Vec<SseEvent>, PluginCallError> {
-        let p = &mut self.provider;
-        let api = p.bindings.ccr_plugin_provider_api();
-        let result = timed!(
-            p.g,
-            "stream-translator.feed",
-            api.stream_translator()
-                .call_feed(&mut p.g.store, self.translator, event)
-        )?;
-        p.g.returned("stream-translator.feed", result)
-    }
-
-    /// The upstream stream ended.
-    pub async fn finish(&mut self) -> Result<Vec<SseEvent>, PluginCallError> {
-        let p = &mut self.provider;
-        let api = p.bindings.ccr_plugin_provider_api();
-        let result = timed!(
-            p.g,
-            "stream-translator.finish",
-            api.stream_translator()
-                .call_finish(&mut p.g.store, self.translator)
-        )?;
-        p.g.returned("stream-translator.finish", result)
-    }
 }
 
 /// A transformer plugin instantiated for one request (and kept for its whole response).
@@ -327,12 +353,15 @@ impl TransformerInstance {
         engine: &PluginEngine,
         plugin: Arc<LoadedPlugin>,
     ) -> Result<Self, PluginCallError> {
-        let PluginPre::Transformer(pre, hooks) = &plugin.pre else {
+        let PluginPre::Transformer(_, hooks) = &plugin.pre else {
             return Err(wrong_kind(&plugin, "transformer"));
         };
-        let (pre, hooks) = (pre.clone(), *hooks);
-        let mut g = Guarded::new(engine, plugin);
-        let bindings = timed!(g, "instantiate", pre.instantiate_async(&mut g.store))?;
+        let hooks = *hooks;
+        let (g, Bindings::Transformer(bindings)) =
+            Guarded::instantiate(engine, plugin.clone(), Allocation::Pooled).await?
+        else {
+            return Err(wrong_kind(&plugin, "transformer"));
+        };
         Ok(Self { g, bindings, hooks })
     }
 
@@ -427,12 +456,14 @@ pub async fn call_router(
     config: &str,
     body: &[u8],
 ) -> Result<Option<PluginRouteDecision>, PluginCallError> {
-    let PluginPre::Router(pre) = &plugin.pre else {
+    if plugin.info.kind != PluginKind::Router {
+        return Err(wrong_kind(&plugin, "router"));
+    }
+    let (mut g, Bindings::Router(bindings)) =
+        Guarded::instantiate(engine, plugin.clone(), Allocation::Pooled).await?
+    else {
         return Err(wrong_kind(&plugin, "router"));
     };
-    let pre = pre.clone();
-    let mut g = Guarded::new(engine, plugin);
-    let bindings: Router = timed!(g, "instantiate", pre.instantiate_async(&mut g.store))?;
     let api = bindings.ccr_plugin_router_api();
     let result = timed!(g, "route", api.call_route(&mut g.store, ctx, config, body))?;
     g.returned("route", result)

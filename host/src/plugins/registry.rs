@@ -233,9 +233,7 @@ impl PluginRegistry {
     }
 
     fn with_current_limits(&self, plugin: &LoadedPlugin) -> LoadedPlugin {
-        let mut copy = plugin.clone();
-        copy.limits = (self.limits.load().0)(&plugin.name);
-        copy
+        plugin.with_limits((self.limits.load().0)(&plugin.name))
     }
 
     /// Bring the folder state in line with the files on disk: load new or changed `.wasm`

@@ -9,7 +9,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
@@ -35,9 +35,29 @@ pub const CONTRACT_VERSION: &str = env!("CCR_CONTRACT_VERSION");
 /// to the async executor at every tick, so a looping plugin never blocks a worker thread.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Upper bound on plugin instances alive at once (each in-flight request holds one per
-/// plugin it uses; streams hold theirs until the stream ends).
-const MAX_INSTANCES: u32 = 1000;
+/// Plugin instances the pooling allocator holds ready (pre-reserved slots: the fast path),
+/// unless the `CCR_PLUGIN_POOL_INSTANCES` environment variable says otherwise. Not a
+/// ceiling: when every slot is taken, instances come from the on-demand allocator (see
+/// [`PluginEngine`]). Request-path instances live for the microseconds of their calls, and
+/// streams share translator instances ([`super::stream_host`]), so this is rarely reached.
+pub const DEFAULT_POOLED_INSTANCES: u32 = 1000;
+
+/// The pool size: `CCR_PLUGIN_POOL_INSTANCES` (at least 1) or [`DEFAULT_POOLED_INSTANCES`].
+fn pooled_instances() -> u32 {
+    match std::env::var("CCR_PLUGIN_POOL_INSTANCES") {
+        Ok(v) => match v.trim().parse::<u32>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                tracing::warn!(
+                    "CCR_PLUGIN_POOL_INSTANCES={v:?} is not a whole number above 0; using \
+                     {DEFAULT_POOLED_INSTANCES}"
+                );
+                DEFAULT_POOLED_INSTANCES
+            }
+        },
+        Err(_) => DEFAULT_POOLED_INSTANCES,
+    }
+}
 
 /// Largest linear memory any plugin may ask for; per-plugin limits are enforced below this
 /// by [`StoreLimits`].
@@ -120,6 +140,25 @@ pub struct LoadedPlugin {
     pub pre: PluginPre,
     /// The plugin name as a shared string (for log lines and errors).
     pub name: Arc<str>,
+    /// The compiled component (pooled engine), kept to build [`Self::overflow_pre`].
+    component: Component,
+    /// The same component pre-linked in the on-demand engine, built the first time an
+    /// instance is wanted there (`Err`: it could not be, with why).
+    overflow_pre: Arc<OnceLock<Result<PluginPre, String>>>,
+    /// The instances this version's streams are translated in.
+    pub streams: Arc<super::stream_host::StreamHosts>,
+}
+
+impl LoadedPlugin {
+    /// A copy with other limits, for instances created from now on. Streams of the copy
+    /// get their own translator instances (created with the new limits).
+    pub fn with_limits(&self, limits: PluginLimits) -> LoadedPlugin {
+        LoadedPlugin {
+            limits,
+            streams: Default::default(),
+            ..self.clone()
+        }
+    }
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -198,10 +237,30 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// The process-wide wasmtime engine, linker and compiled-code cache.
+/// Which allocator a store's instance comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocation {
+    /// A pre-reserved slot of the pooling allocator: fast to create, and its memory stays
+    /// paged in (zeroed) for the next instance. For the short calls of the request path.
+    Pooled,
+    /// Memory mapped for this instance alone and handed back to the system when it ends:
+    /// slower to create, unbounded in number, resident only for what it touches. For
+    /// long-lived instances, and when the pool is full.
+    OnDemand,
+}
+
+/// The process-wide wasmtime engines, linkers and compiled-code cache.
+///
+/// Two engines with the same settings: one with the pooling allocator (instantiation in
+/// microseconds, linear memory kept paged in between requests, a fixed number of slots) and
+/// one allocating on demand, used for long-lived instances and when every pooled slot is
+/// taken. So the pool is a fast path, never a ceiling: the only limit on concurrent
+/// requests and streams is a configured one.
 pub struct PluginEngine {
     engine: Engine,
     linker: Linker<PluginState>,
+    /// `None` when `engine` itself allocates on demand (pooling unavailable).
+    overflow: Option<(Engine, Linker<PluginState>)>,
     cache_dir: Option<PathBuf>,
     engine_key: String,
 }
@@ -213,29 +272,37 @@ impl PluginEngine {
     /// `cache_dir` holds compiled code keyed by the wasm's hash and the engine's
     /// compatibility hash; `None` disables the cache.
     pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
-        let engine = match Engine::new(&engine_config(true)) {
-            Ok(engine) => engine,
+        let on_demand = Engine::new(&engine_config(false))?;
+        let (engine, overflow) = match Engine::new(&engine_config(true)) {
+            Ok(pooled) => {
+                let linker = new_linker(&on_demand)?;
+                (pooled, Some((on_demand, linker)))
+            }
             Err(err) => {
-                // Some VMs cannot reserve the pool's address space: fall back to on-demand.
+                // Some VMs cannot reserve the pool's address space: on-demand only.
                 tracing::warn!(
                     "pooling allocator unavailable ({err:#}); using on-demand allocation"
                 );
-                Engine::new(&engine_config(false))?
+                (on_demand, None)
             }
         };
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        bindings::provider::ccr::plugin::host::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-        bindings::provider::ccr::plugin::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        let linker = new_linker(&engine)?;
 
-        let weak = engine.weak();
+        let weak = [
+            Some(engine.weak()),
+            overflow.as_ref().map(|(e, _)| e.weak()),
+        ];
         std::thread::Builder::new()
             .name("wasm-epoch".into())
             .spawn(move || loop {
                 std::thread::sleep(EPOCH_TICK);
-                match weak.upgrade() {
-                    Some(engine) => engine.increment_epoch(),
-                    None => break,
+                let mut alive = false;
+                for engine in weak.iter().flatten().filter_map(|w| w.upgrade()) {
+                    engine.increment_epoch();
+                    alive = true;
+                }
+                if !alive {
+                    break;
                 }
             })?;
 
@@ -245,6 +312,7 @@ impl PluginEngine {
         Ok(Self {
             engine,
             linker,
+            overflow,
             cache_dir,
             engine_key,
         })
@@ -333,7 +401,38 @@ impl PluginEngine {
             contract,
             limits,
             pre,
+            component,
+            overflow_pre: Default::default(),
+            streams: Default::default(),
         })
+    }
+
+    /// A store for one instance of `plugin` and the pre to instantiate in it, from the
+    /// allocator asked for (the on-demand engine links the plugin the first time).
+    pub fn store_for(
+        &self,
+        plugin: &LoadedPlugin,
+        allocation: Allocation,
+    ) -> anyhow::Result<(Store<PluginState>, PluginPre)> {
+        let (engine, pre) = match (allocation, &self.overflow) {
+            (Allocation::OnDemand, Some((engine, linker))) => {
+                let pre = plugin
+                    .overflow_pre
+                    .get_or_init(|| {
+                        link_elsewhere(engine, linker, plugin).map_err(|e| format!("{e:#}"))
+                    })
+                    .clone()
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                (engine, pre)
+            }
+            _ => (&self.engine, plugin.pre.clone()),
+        };
+        Ok((new_store(engine, plugin.name.clone(), &plugin.limits), pre))
+    }
+
+    /// Whether instances can come from somewhere else once the pool is full.
+    pub fn has_overflow(&self) -> bool {
+        self.overflow.is_some()
     }
 
     /// Compile (or fetch from the disk cache) a component.
@@ -438,28 +537,69 @@ impl PluginEngine {
         Ok(found.unwrap_or_else(|| CONTRACT_VERSION.to_string()))
     }
 
-    /// A fresh store for one request: empty WASI, memory and instance limits, and an epoch
-    /// deadline that yields every tick (the caller enforces the wall-clock budget).
+    /// A fresh store (pooled engine) for one request. See [`new_store`].
     pub fn new_store(&self, plugin: Arc<str>, limits: &PluginLimits) -> Store<PluginState> {
-        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
-        let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
-        let state = PluginState {
-            wasi,
-            table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                .instances(64)
-                .trap_on_grow_failure(true)
-                .build(),
-            plugin,
-            stderr,
-        };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
-        store
+        new_store(&self.engine, plugin, limits)
     }
+}
+
+/// A fresh store for one request: empty WASI, memory and instance limits, and an epoch
+/// deadline that yields every tick (the caller enforces the wall-clock budget).
+fn new_store(engine: &Engine, plugin: Arc<str>, limits: &PluginLimits) -> Store<PluginState> {
+    let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
+    let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
+    let state = PluginState {
+        wasi,
+        table: ResourceTable::new(),
+        limits: StoreLimitsBuilder::new()
+            .memory_size(limits.memory_bytes)
+            .instances(64)
+            .trap_on_grow_failure(true)
+            .build(),
+        plugin,
+        stderr,
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limits);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_async_yield_and_update(1);
+    store
+}
+
+/// The linker every engine uses: WASI p2 with nothing granted, plus the `host` interface.
+fn new_linker(engine: &Engine) -> anyhow::Result<Linker<PluginState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    bindings::provider::ccr::plugin::host::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    bindings::provider::ccr::plugin::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    Ok(linker)
+}
+
+/// `plugin` pre-linked in another engine with the same settings: its compiled code moved
+/// over (serialised, not recompiled), the world it was found to implement kept.
+fn link_elsewhere(
+    engine: &Engine,
+    linker: &Linker<PluginState>,
+    plugin: &LoadedPlugin,
+) -> anyhow::Result<PluginPre> {
+    let bytes = plugin.component.serialize()?;
+    // SAFETY: the bytes were just serialised by wasmtime from a component compiled by an
+    // engine with the same configuration (only the instance allocator differs).
+    let component = unsafe { Component::deserialize(engine, &bytes)? };
+    let instance_pre = linker.instantiate_pre(&component)?;
+    Ok(match &plugin.pre {
+        PluginPre::Provider(_) => PluginPre::Provider(ProviderPre::new(instance_pre)?),
+        PluginPre::Transformer(_, hooks) => {
+            PluginPre::Transformer(TransformerPre::new(instance_pre)?, *hooks)
+        }
+        PluginPre::Router(_) => PluginPre::Router(RouterPre::new(instance_pre)?),
+    })
+}
+
+/// Whether `err` says the pooling allocator has no free slot (of any kind) left.
+pub fn is_pool_exhausted(err: &wasmtime::Error) -> bool {
+    err.chain()
+        .any(|e| e.is::<wasmtime::PoolConcurrencyLimitError>())
 }
 
 fn engine_config(pooling: bool) -> Config {
@@ -469,12 +609,13 @@ fn engine_config(pooling: bool) -> Config {
         .epoch_interruption(true)
         .memory_init_cow(true);
     if pooling {
+        let n = pooled_instances();
         let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(MAX_INSTANCES)
-            .total_core_instances(MAX_INSTANCES * 8)
-            .total_memories(MAX_INSTANCES * 2)
-            .total_tables(MAX_INSTANCES * 4)
-            .total_stacks(MAX_INSTANCES)
+        pool.total_component_instances(n)
+            .total_core_instances(n * 8)
+            .total_memories(n * 2)
+            .total_tables(n * 4)
+            .total_stacks(n)
             .max_memory_size(MAX_MEMORY_BYTES)
             .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
             .table_keep_resident(KEEP_RESIDENT_BYTES);

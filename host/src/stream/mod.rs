@@ -51,6 +51,8 @@ pub struct StreamJob {
     /// upstream reports none there (OpenAI-style streams only report usage at the end, and
     /// Claude Code's context display reads the start).
     pub estimated_input_tokens: u32,
+    /// Held until the stream ends: its place under `MAX_CONCURRENT_STREAMS`.
+    pub permit: Option<Arc<crate::state::StreamPermit>>,
 }
 
 /// Append one SSE record (`event:` + `data:` lines + blank line) to `out`.

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::config::ProviderConfig;
 use crate::error::ProxyError;
 use crate::plugins::bindings::UpstreamRequest;
 
@@ -30,6 +31,8 @@ pub type PendingResponse =
 #[derive(Clone, Debug)]
 pub struct UpstreamClient {
     http: reqwest::Client,
+    /// The same, speaking HTTP/2 with prior knowledge (providers with `http2PriorKnowledge`).
+    h2c: reqwest::Client,
     /// Budget for the first byte of an answer and for each silence within a stream
     /// (`API_TIMEOUT_MS`).
     timeout: Duration,
@@ -38,25 +41,9 @@ pub struct UpstreamClient {
 impl UpstreamClient {
     /// Build a pooled client. `proxy_url` is the config's `PROXY_URL`.
     pub fn new(proxy_url: Option<&str>, timeout: Duration) -> anyhow::Result<Self> {
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(64)
-            .tcp_nodelay(true)
-            .user_agent(concat!("ccr/", env!("CARGO_PKG_VERSION")));
-        match proxy_url {
-            Some(url) => {
-                let proxy = reqwest::Proxy::all(url).map_err(|e| {
-                    anyhow::anyhow!("PROXY_URL {url:?} is not a valid proxy URL: {e}")
-                })?;
-                builder = builder.proxy(proxy);
-            }
-            // CCR ignores the environment's proxy variables; so do we, for the same config
-            // to behave the same.
-            None => builder = builder.no_proxy(),
-        }
         Ok(Self {
-            http: builder.build()?,
+            http: client_builder(proxy_url)?.build()?,
+            h2c: client_builder(proxy_url)?.http2_prior_knowledge().build()?,
             timeout,
         })
     }
@@ -65,7 +52,30 @@ impl UpstreamClient {
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
+}
 
+/// A pooled client builder with the timeouts and `PROXY_URL` of the config.
+fn client_builder(proxy_url: Option<&str>) -> anyhow::Result<reqwest::ClientBuilder> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(64)
+        .tcp_nodelay(true)
+        .user_agent(concat!("ccr/", env!("CARGO_PKG_VERSION")));
+    match proxy_url {
+        Some(url) => {
+            let proxy = reqwest::Proxy::all(url)
+                .map_err(|e| anyhow::anyhow!("PROXY_URL {url:?} is not a valid proxy URL: {e}"))?;
+            builder = builder.proxy(proxy);
+        }
+        // CCR ignores the environment's proxy variables; so do we, for the same config
+        // to behave the same.
+        None => builder = builder.no_proxy(),
+    }
+    Ok(builder)
+}
+
+impl UpstreamClient {
     /// Start sending `req` for `provider`: a future that resolves to the response head
     /// (bounded by the timeout) and owns everything it needs, so a stream can keep waiting
     /// for the head after the client's answer has started (pings go out meanwhile). The
@@ -74,8 +84,14 @@ impl UpstreamClient {
     pub fn request(
         &self,
         req: &mut UpstreamRequest,
-        provider: &str,
+        provider: &ProviderConfig,
     ) -> Result<PendingResponse, ProxyError> {
+        let http = if provider.http2_prior_knowledge {
+            &self.h2c
+        } else {
+            &self.http
+        };
+        let provider = provider.name.as_str();
         let misconfigured = |what: String| {
             ProxyError::Misconfigured(format!(
                 "provider '{provider}': its plugin built {what}; check the provider's \
@@ -99,8 +115,7 @@ impl UpstreamClient {
             (Some(host), None) => host.to_string(),
             _ => req.head.url.clone(),
         };
-        let fut = self
-            .http
+        let fut = http
             .request(method, url)
             .headers(headers)
             .body(std::mem::take(&mut req.body))
