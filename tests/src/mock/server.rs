@@ -61,10 +61,45 @@ struct SlowEvents {
     interval: Duration,
 }
 
+/// Counts a connection as open from its first `POST` to its end.
+struct OpenConnection {
+    counters: Arc<Counters>,
+    posted: std::sync::atomic::AtomicBool,
+}
+
+impl OpenConnection {
+    fn new(counters: Arc<Counters>) -> OpenConnection {
+        OpenConnection {
+            counters,
+            posted: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn carried_a_post(&self) {
+        if !self.posted.swap(true, Ordering::Relaxed) {
+            let c = &self.counters;
+            let open = c.open_post_connections.fetch_add(1, Ordering::Relaxed) + 1;
+            c.max_open_post_connections
+                .fetch_max(open, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        if self.posted.load(Ordering::Relaxed) {
+            let open = &self.counters.open_post_connections;
+            open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// What [`MockStats`] reports, counted as it happens.
 #[derive(Default)]
 struct Counters {
     connections: AtomicU64,
+    open_post_connections: AtomicU64,
+    max_open_post_connections: AtomicU64,
     http1_requests: AtomicU64,
     http2_requests: AtomicU64,
     slow_streams: AtomicU64,
@@ -79,6 +114,11 @@ struct Counters {
 pub struct MockStats {
     /// Connections accepted.
     pub connections: u64,
+    /// Connections that carried a `POST` (a chat request; not `/health` or these stats) and
+    /// are open right now.
+    pub open_post_connections: u64,
+    /// The most such connections that were open at the same time.
+    pub max_open_post_connections: u64,
     /// Requests received over HTTP/1.x.
     pub http1_requests: u64,
     /// Requests received over HTTP/2.
@@ -98,6 +138,8 @@ impl MockStats {
     pub fn to_json(&self) -> Value {
         json!({
             "connections": self.connections,
+            "open_post_connections": self.open_post_connections,
+            "max_open_post_connections": self.max_open_post_connections,
             "http1_requests": self.http1_requests,
             "http2_requests": self.http2_requests,
             "slow_streams": self.slow_streams,
@@ -112,6 +154,8 @@ impl MockStats {
         let field = |name: &str| value[name].as_u64().unwrap_or(0);
         MockStats {
             connections: field("connections"),
+            open_post_connections: field("open_post_connections"),
+            max_open_post_connections: field("max_open_post_connections"),
             http1_requests: field("http1_requests"),
             http2_requests: field("http2_requests"),
             slow_streams: field("slow_streams"),
@@ -160,6 +204,8 @@ impl State {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         MockStats {
             connections: get(&c.connections),
+            open_post_connections: get(&c.open_post_connections),
+            max_open_post_connections: get(&c.max_open_post_connections),
             http1_requests: get(&c.http1_requests),
             http2_requests: get(&c.http2_requests),
             slow_streams: get(&c.slow_streams),
@@ -205,11 +251,16 @@ pub(super) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         state.stats.connections.fetch_add(1, Ordering::Relaxed);
+        let open = OpenConnection::new(state.stats.clone());
         let state = state.clone();
         let mut shutdown = shutdown.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
+            let open = Arc::new(open);
+            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
                 let state = state.clone();
+                if request.method() == Method::POST {
+                    open.carried_a_post();
+                }
                 async move { handle(&state, request).await }
             });
             // HTTP/1.1, or HTTP/2 with prior knowledge (h2c) when the connection opens with
@@ -709,6 +760,7 @@ mod tests {
         }
         let stats = mock.stats();
         assert_eq!(stats.connections, 1, "{stats:?}");
+        assert_eq!(stats.max_open_post_connections, 1, "{stats:?}");
         assert_eq!(stats.http2_requests, 300);
         assert_eq!(stats.slow_streams_finished, 300);
     }

@@ -868,6 +868,8 @@ fn stats_between(before: &MockStats, after: &MockStats) -> MockStats {
             .http1_requests
             .saturating_sub(before.http1_requests)
             .saturating_sub(1),
+        open_post_connections: after.open_post_connections,
+        max_open_post_connections: after.max_open_post_connections,
         http2_requests: after.http2_requests.saturating_sub(before.http2_requests),
         slow_streams: after.slow_streams.saturating_sub(before.slow_streams),
         slow_streams_finished: after

@@ -35,13 +35,15 @@ fn upstream_label(run: &Run, measured: &Measured) -> String {
     let Some(stats) = &measured.upstream else {
         return "?".into();
     };
-    let (version, connections) = if stats.http2_requests > 0 && stats.http1_requests == 0 {
-        ("h2c", stats.connections)
+    let version = if stats.http2_requests > 0 && stats.http1_requests == 0 {
+        "h2c"
     } else if stats.http2_requests > 0 {
-        ("HTTP/1.1 + h2c", stats.connections)
+        "HTTP/1.1 + h2c"
     } else {
-        ("HTTP/1.1", stats.connections)
+        "HTTP/1.1"
     };
+    // The most open at once (a kept-alive connection from the warm-up counts too).
+    let connections = stats.max_open_post_connections;
     let plural = if connections == 1 { "" } else { "s" };
     let asked = if run.http2_asked && stats.http2_requests == 0 {
         ", h2c asked"
@@ -217,7 +219,7 @@ fn write_main_table(w: &mut String, runs: &[Run]) {
         "KB per stream is (RSS peak − RSS idle) ÷ streams (KB and MB are KiB and MiB); RSS is the \
          process's and its children's, idle after one warm-up request. TTFB is from sending \
          the request to the first body byte; full stream to its last byte; both over the \
-         completed streams. Upstream is what the mock saw: protocol and connections. The \
+         completed streams. Upstream is what the mock saw: the protocol of the requests and the most connections open at once. The \
          floor is the client straight to the mock with the OpenAI body ccr sends upstream: \
          its RSS, fds and CPU are the mock's own."
     );
