@@ -2,17 +2,23 @@
 //! benchmarks and manual testing.
 //!
 //! ```text
-//! mock-upstream [--port N] [--print-port] [--static] [--record] [--threads N]
+//! mock-upstream [--port N] [--print-port] [--static] [--slow-stream EVENTS,INTERVAL_MS]
+//!               [--record] [--threads N]
 //! ```
 //!
 //! - `--port N`: port on 127.0.0.1 (default 0 = a free one).
 //! - `--print-port`: print the chosen port alone on stdout's first line (then flush).
 //! - `--static`: answer every OpenAI chat completion with the precomputed static answer.
+//! - `--slow-stream EVENTS,INTERVAL_MS` (implies `--static`): answer every streamed OpenAI
+//!   chat completion with exactly EVENTS `chat.completion.chunk` events INTERVAL_MS apart
+//!   (e.g. `50,200`: a model thinking for about 10 s); non-streaming ones as `--static` does.
 //! - `--record`: keep every request in memory (off by default: nothing can read them here).
 //! - `--threads N`: tokio worker threads (default 1).
 //!
-//! Serves both wires (`/v1/chat/completions` and `/v1/messages`) until killed.
+//! Serves both wires (`/v1/chat/completions` and `/v1/messages`), over HTTP/1.1 and h2c
+//! (HTTP/2 prior knowledge) on the same port, until killed.
 
+use ccr_tests::mock::SlowStream;
 use ccr_tests::{MockOptions, MockUpstream};
 use std::io::Write;
 
@@ -29,10 +35,22 @@ fn main() {
             "--threads" => options.worker_threads = number(args.next(), "--threads"),
             "--print-port" => print_port = true,
             "--static" => options.static_responses = true,
+            "--slow-stream" => {
+                let pace = args.next().as_deref().and_then(SlowStream::parse);
+                let Some(pace) = pace else {
+                    eprintln!(
+                        "mock-upstream: --slow-stream needs EVENTS,INTERVAL_MS (e.g. 50,200)"
+                    );
+                    std::process::exit(2);
+                };
+                options.static_responses = true;
+                options.slow_stream = Some(pace);
+            }
             "--record" => options.record = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: mock-upstream [--port N] [--print-port] [--static] [--record] [--threads N]"
+                    "usage: mock-upstream [--port N] [--print-port] [--static] \
+                     [--slow-stream EVENTS,INTERVAL_MS] [--record] [--threads N]"
                 );
                 return;
             }

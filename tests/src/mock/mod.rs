@@ -16,7 +16,12 @@
 //! - `GET …/models`: `{"object":"list","data":[{"id", "object":"model", ...}]}` listing
 //!   [`MODEL_NAMES`].
 //! - `GET /health`: `{"status":"ok"}` (handy when the mock binary stands in for a process).
+//! - `GET /mock/stats`: what the mock has served so far ([`MockStats`] as JSON), e.g. to check
+//!   which HTTP version a proxy really used upstream.
 //! - anything else: 404 with an OpenAI error body.
+//!
+//! Every port speaks HTTP/1.1 and HTTP/2 with prior knowledge (h2c, no upgrade): the first
+//! bytes of a connection decide.
 //!
 //! Chat requests are checked as strict chat templates check them: a `system` message
 //! anywhere but first, or a conversation whose last message is not a `user` or `tool`
@@ -57,6 +62,16 @@
 //! - `slow-first-byte-<ms>`: waits `<ms>` before sending the response head.
 //! - `slow-stream-<ms>`: streams only; the role chunk goes out at once, then `<ms>` passes
 //!   before every later event (including `[DONE]`), for ping tests.
+//!
+//! # Slow static streams
+//!
+//! With [`MockOptions::static_responses`] and [`MockOptions::slow_stream`] set, every
+//! streamed OpenAI chat completion is answered with exactly [`SlowStream::events`]
+//! `chat.completion.chunk` events, [`SlowStream::interval`] apart, the way a model thinks: a
+//! role chunk (sent with the response head), text deltas (`" tok"`), a finish chunk
+//! (`finish_reason` `stop`) and, with `stream_options.include_usage`, a usage chunk
+//! (`choices: []`); `data: [DONE]` follows the last one at once. The bytes are computed once
+//! and each stream costs one timer, so one thread serves 10 000 of them.
 
 mod answer;
 mod behaviour;
@@ -73,6 +88,7 @@ pub use answer::{
     REASONING_TOKENS, TEXT_ANSWER,
 };
 pub use behaviour::{Behaviour, Plan};
+pub use server::MockStats;
 pub use wire::{message_text, mock_provider_config, Wire};
 
 /// The arguments (a JSON string) of the `Bash` tool call of the `bash-tool` model.
@@ -128,6 +144,10 @@ pub struct MockOptions {
     pub static_responses: bool,
     /// Tokio worker threads serving connections (default 1).
     pub worker_threads: usize,
+    /// With `static_responses`: answer every streamed chat completion slowly, event by event
+    /// (see [Slow static streams](self#slow-static-streams)). Default `None`: the static
+    /// stream goes out in one piece.
+    pub slow_stream: Option<SlowStream>,
 }
 
 impl Default for MockOptions {
@@ -137,7 +157,29 @@ impl Default for MockOptions {
             record: true,
             static_responses: false,
             worker_threads: 1,
+            slow_stream: None,
         }
+    }
+}
+
+/// The pace of the slow static streams ([`MockOptions::slow_stream`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlowStream {
+    /// How many `chat.completion.chunk` events each stream has, role, finish and usage chunks
+    /// included (at least 3; smaller values are raised to 3).
+    pub events: usize,
+    /// The time between two events (the first goes out with the response head).
+    pub interval: std::time::Duration,
+}
+
+impl SlowStream {
+    /// Reads `EVENTS,INTERVAL_MS` (e.g. `50,200`), the `mock-upstream --slow-stream` syntax.
+    pub fn parse(text: &str) -> Option<SlowStream> {
+        let (events, interval) = text.split_once(',')?;
+        Some(SlowStream {
+            events: events.trim().parse().ok()?,
+            interval: std::time::Duration::from_millis(interval.trim().parse().ok()?),
+        })
     }
 }
 
@@ -170,6 +212,7 @@ impl RecordedRequest {
 pub struct MockUpstream {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<RecordedRequest>>>,
+    state: Arc<server::State>,
     shutdown: Option<tokio::sync::watch::Sender<()>>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -182,12 +225,6 @@ impl MockUpstream {
 
     /// Starts a mock with `options`. Panics if the port cannot be bound.
     pub fn start_with(options: MockOptions) -> MockUpstream {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", options.port))
-            .unwrap_or_else(|e| panic!("mock upstream: bind 127.0.0.1:{}: {e}", options.port));
-        let addr = listener.local_addr().expect("mock upstream: local_addr");
-        listener
-            .set_nonblocking(true)
-            .expect("mock upstream: set_nonblocking");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(options.worker_threads.max(1))
             .thread_name("mock-upstream")
@@ -197,15 +234,18 @@ impl MockUpstream {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(());
         let state = Arc::new(server::State::new(&options, requests.clone()));
-        {
+        let addr = {
             let _guard = runtime.enter();
-            let listener =
-                tokio::net::TcpListener::from_std(listener).expect("mock upstream: tokio listener");
-            runtime.spawn(server::serve(listener, state, shutdown_rx));
-        }
+            let listener = listen(options.port)
+                .unwrap_or_else(|e| panic!("mock upstream: bind 127.0.0.1:{}: {e}", options.port));
+            let addr = listener.local_addr().expect("mock upstream: local_addr");
+            runtime.spawn(server::serve(listener, state.clone(), shutdown_rx));
+            addr
+        };
         MockUpstream {
             addr,
             requests,
+            state,
             shutdown: Some(shutdown),
             runtime: Some(runtime),
         }
@@ -251,6 +291,23 @@ impl MockUpstream {
     pub fn clear_requests(&self) {
         self.requests.lock().unwrap().clear();
     }
+
+    /// Connections, requests by HTTP version and slow streams served so far (also
+    /// `GET /mock/stats`).
+    pub fn stats(&self) -> MockStats {
+        self.state.stats()
+    }
+}
+
+/// A listener on 127.0.0.1:`port` whose accept queue holds thousands of connections (the
+/// default of 128 drops the SYNs of a load test that connects all at once, and each dropped
+/// SYN costs its client a 1 s retransmission). Needs a runtime context.
+fn listen(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], port)))?;
+    // The kernel caps it at net.core.somaxconn.
+    socket.listen(65_535)
 }
 
 impl Drop for MockUpstream {

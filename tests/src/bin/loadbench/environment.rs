@@ -2,6 +2,7 @@
 //! versions, load, date.
 
 use std::fs;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -26,8 +27,11 @@ pub(crate) struct Environment {
     pub(crate) claude_code_router: String,
 }
 
+/// What the report says about the machine and the versions; `claude_code_router` is its
+/// script, `None` when it was not run.
 pub(crate) fn environment(
-    args: &Args,
+    ccr_bin: &Path,
+    claude_code_router: Option<&Path>,
     ccr_version: Option<&str>,
     load_before: &str,
 ) -> Environment {
@@ -79,8 +83,7 @@ pub(crate) fn environment(
         ],
     )
     .is_some_and(|s| !s.is_empty());
-    let profile = args
-        .ccr_bin
+    let profile = ccr_bin
         .parent()
         .and_then(|p| p.file_name())
         .map_or("?".into(), |p| p.to_string_lossy().into_owned());
@@ -90,16 +93,15 @@ pub(crate) fn environment(
         git.unwrap_or_else(|| "?".into()),
         if dirty { " + uncommitted changes" } else { "" }
     );
-    let claude_code_router = if args.skip_ccr {
-        "not run (--skip-ccr)".to_string()
-    } else {
-        match claude_code_router_version(&args.claude_code_router) {
+    let claude_code_router = match claude_code_router {
+        None => "not run (--skip-ccr)".to_string(),
+        Some(script) => match claude_code_router_version(script) {
             Some(version) => format!(
                 "@musistudio/claude-code-router {version} on Node.js {}",
                 command_output("node", &["--version"]).unwrap_or_else(|| "?".into())
             ),
             None => "not installed".to_string(),
-        }
+        },
     };
     Environment {
         date: utc_now(),

@@ -31,6 +31,9 @@
 //! in `[DONE]`); anything else counts as an error and is reported. Every process started is
 //! killed when the run ends, fails or is interrupted (Ctrl-C, SIGTERM).
 //!
+//! `loadbench streams ...` is another scenario: many long streams open at once, memory per
+//! stream and time to first byte (see the `streams` module, `loadbench streams --help`).
+//!
 //! claude-code-router is `<workspace>/.tools/ccr/node_modules/.bin/ccr` unless
 //! `--claude-code-router` says otherwise (`tests/bench/run.sh` installs it there with npm); if
 //! it is missing or does not start, its row says why and the run goes on.
@@ -40,6 +43,7 @@ mod measure;
 mod processes;
 mod report;
 mod requests;
+mod streams;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -63,6 +67,7 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 const USAGE: &str = "\
 usage: loadbench [options]
+       loadbench streams [options]   many streams open at once (loadbench streams --help)
 
   --duration-ms N          length of each measured phase (default 15000)
   --warmup-ms N            warm-up before measuring each system (default 3000)
@@ -182,7 +187,14 @@ fn list<T: std::str::FromStr>(text: &str) -> Result<Vec<T>> {
 }
 
 fn main() {
-    let code = match run() {
+    let mut argv = std::env::args().skip(1).peekable();
+    let outcome = if argv.peek().map(String::as_str) == Some("streams") {
+        argv.next();
+        streams::run(argv)
+    } else {
+        run()
+    };
+    let code = match outcome {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("loadbench: {e:#}");
@@ -207,7 +219,7 @@ fn run() -> Result<()> {
             args.ccr_bin.display()
         );
     }
-    let runtime = client_runtime(&args)?;
+    let runtime = client_runtime(args.client_threads)?;
     let kinds = request_mix(&args, &runtime)?;
     if let Some(dir) = &args.dump_requests {
         return dump_requests(dir, &kinds);
@@ -229,16 +241,22 @@ fn run() -> Result<()> {
     let systems = vec![direct, ccr, claude_code_router];
     drop(mock);
 
-    let env = environment(&args, ccr_version.as_deref(), &load_before);
+    let claude_code_router = (!args.skip_ccr).then_some(args.claude_code_router.as_path());
+    let env = environment(
+        &args.ccr_bin,
+        claude_code_router,
+        ccr_version.as_deref(),
+        &load_before,
+    );
     write_report(&args, &report(&args, &env, &kinds, &systems))?;
     runtime.shutdown_background();
     Ok(())
 }
 
 /// The load generator's runtime, which also turns Ctrl-C / SIGTERM into [`INTERRUPTED`].
-fn client_runtime(args: &Args) -> Result<tokio::runtime::Runtime> {
+fn client_runtime(threads: usize) -> Result<tokio::runtime::Runtime> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.client_threads.max(1))
+        .worker_threads(threads.max(1))
         .thread_name("loadbench")
         .enable_all()
         .build()?;
@@ -269,7 +287,7 @@ fn request_mix(args: &Args, runtime: &tokio::runtime::Runtime) -> Result<Vec<Req
     eprintln!("loadbench: building the request mix");
     let requests = build_kinds(&args.sizes);
     eprintln!("loadbench: capturing what ccr sends upstream");
-    let upstream_bodies = capture_upstream_bodies(args, runtime, &requests)?;
+    let upstream_bodies = capture_upstream_bodies(&args.ccr_bin, runtime, &requests)?;
     let kinds: Vec<RequestKind> = requests
         .iter()
         .zip(upstream_bodies)
@@ -427,7 +445,8 @@ impl Bench<'_> {
             "loadbench: claude-code-router ({})",
             args.claude_code_router.display()
         );
-        let outcome = match start_claude_code_router(args, self.chat_url) {
+        let config = |port| bench_config(self.chat_url, Some(port));
+        let outcome = match start_claude_code_router(&args.claude_code_router, config) {
             Ok(router) => {
                 eprintln!("loadbench: claude-code-router {} ready", router.version);
                 let run = measure(

@@ -46,20 +46,27 @@ pub(crate) fn kill_tree(child: &mut Child) {
 
 /// The static upstream: `mock-upstream --static --print-port`.
 pub(crate) fn start_mock(args: &Args) -> Result<(ChildGuard, u16)> {
-    if !args.mock_bin.exists() {
+    let threads = args.mock_threads.to_string();
+    spawn_mock(&args.mock_bin, &["--static", "--threads", &threads])
+}
+
+/// `mock-upstream --print-port` with `mock_args`, once `GET /health` answers: the process
+/// and its port.
+pub(crate) fn spawn_mock(mock_bin: &Path, mock_args: &[&str]) -> Result<(ChildGuard, u16)> {
+    if !mock_bin.exists() {
         bail!(
             "mock-upstream not found at {}: build it (cargo build --release -p ccr-tests) or pass --mock-bin",
-            args.mock_bin.display()
+            mock_bin.display()
         );
     }
-    let mut child = Command::new(&args.mock_bin)
-        .args(["--static", "--print-port", "--threads"])
-        .arg(args.mock_threads.to_string())
+    let mut child = Command::new(mock_bin)
+        .arg("--print-port")
+        .args(mock_args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .with_context(|| format!("spawning {}", args.mock_bin.display()))?;
+        .with_context(|| format!("spawning {}", mock_bin.display()))?;
     let stdout = child.stdout.take().expect("piped stdout");
     let guard = ChildGuard { child };
     let mut line = String::new();
@@ -102,8 +109,12 @@ pub(crate) fn claude_code_router_version(script: &Path) -> Option<String> {
     value["version"].as_str().map(str::to_string)
 }
 
-pub(crate) fn start_claude_code_router(args: &Args, chat_url: &str) -> Result<ClaudeCodeRouter> {
-    let script = &args.claude_code_router;
+/// Starts claude-code-router's `script` with the config `config(port)` returns for the port
+/// it will listen on, and waits until it answers `GET /health`.
+pub(crate) fn start_claude_code_router(
+    script: &Path,
+    config: impl FnOnce(u16) -> Value,
+) -> Result<ClaudeCodeRouter> {
     if !script.exists() {
         bail!(
             "not installed at {} (tests/bench/run.sh installs it: npm install --prefix .tools/ccr @musistudio/claude-code-router@2.0.0)",
@@ -119,7 +130,7 @@ pub(crate) fn start_claude_code_router(args: &Args, chat_url: &str) -> Result<Cl
     let port = ccr_tests::free_port();
     fs::write(
         config_dir.join("config.json"),
-        serde_json::to_string_pretty(&bench_config(chat_url, Some(port)))?,
+        serde_json::to_string_pretty(&config(port))?,
     )?;
     let mut command = Command::new(script);
     command.arg("start").current_dir(home.path());
@@ -278,6 +289,35 @@ pub(crate) fn rss_kib(pids: &[u32]) -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .sum()
+}
+
+/// Open file descriptors of these processes (entries of `/proc/<pid>/fd`).
+pub(crate) fn open_fds(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter_map(|pid| fs::read_dir(format!("/proc/{pid}/fd")).ok())
+        .map(|entries| entries.count() as u64)
+        .sum()
+}
+
+/// `GET path` on 127.0.0.1:`port` (HTTP/1.1, `Connection: close`), its body as JSON if it
+/// answered 200 with JSON.
+pub(crate) fn get_json(port: u16, path: &str) -> Option<Value> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(2),
+    )
+    .ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let head_end = memchr::memmem::find(&response, b"\r\n\r\n")?;
+    if !response.starts_with(b"HTTP/1.1 200") {
+        return None;
+    }
+    serde_json::from_slice(&response[head_end + 4..]).ok()
 }
 
 /// Milliseconds per clock tick (`getconf CLK_TCK`, 100 Hz if that fails).

@@ -523,20 +523,76 @@ pub(crate) fn tail(text: &str, max: usize) -> String {
 
 /// Replaces the text between the loadbench markers of a markdown file.
 pub(crate) fn update_markdown(path: &Path, section: &str) -> Result<()> {
-    const BEGIN: &str = "<!-- loadbench:begin -->";
-    const END: &str = "<!-- loadbench:end -->";
+    update_markdown_section(path, "loadbench", section)
+}
+
+/// Replaces the text between `<!-- NAME:begin -->` and `<!-- NAME:end -->` of a markdown
+/// file with `section`.
+pub(crate) fn update_markdown_section(path: &Path, name: &str, section: &str) -> Result<()> {
+    let begin_marker = format!("<!-- {name}:begin -->");
+    let end_marker = format!("<!-- {name}:end -->");
     let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let (Some(begin), Some(end)) = (text.find(BEGIN), text.find(END)) else {
-        bail!("{} has no {BEGIN} … {END} section", path.display());
+    let updated = replace_section(&text, &begin_marker, &end_marker, section)
+        .with_context(|| path.display().to_string())?;
+    fs::write(path, updated).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Where `marker` stands alone on a line of `text` (a mention inside prose does not count).
+fn marker_line(text: &str, marker: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == marker {
+            return Some(offset);
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// `text` with the lines between the `begin_marker` and `end_marker` lines replaced by
+/// `section`.
+fn replace_section(
+    text: &str,
+    begin_marker: &str,
+    end_marker: &str,
+    section: &str,
+) -> Result<String> {
+    let (Some(begin), Some(end)) = (
+        marker_line(text, begin_marker),
+        marker_line(text, end_marker),
+    ) else {
+        bail!("no {begin_marker} … {end_marker} section (each marker alone on its line)");
     };
     if end < begin {
-        bail!("{}: {END} comes before {BEGIN}", path.display());
+        bail!("{end_marker} comes before {begin_marker}");
     }
-    let updated = format!(
-        "{}{BEGIN}\n{}\n{}",
+    Ok(format!(
+        "{}{begin_marker}\n{}\n{}",
         &text[..begin],
         section.trim_end(),
         &text[end..]
-    );
-    fs::write(path, updated).with_context(|| format!("writing {}", path.display()))
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BEGIN: &str = "<!-- s:begin -->";
+    const END: &str = "<!-- s:end -->";
+
+    #[test]
+    fn only_markers_alone_on_their_line_delimit_the_section() {
+        let text = "# B\n\nbetween the `<!-- s:begin -->` and `<!-- s:end -->` markers\n\
+                    <!-- s:begin -->\nold\n<!-- s:end -->\nafter\n";
+        let updated = replace_section(text, BEGIN, END, "new\n").unwrap();
+        assert_eq!(
+            updated,
+            "# B\n\nbetween the `<!-- s:begin -->` and `<!-- s:end -->` markers\n\
+             <!-- s:begin -->\nnew\n<!-- s:end -->\nafter\n"
+        );
+        assert!(replace_section("no markers", BEGIN, END, "x").is_err());
+        let reversed = "<!-- s:end -->\n<!-- s:begin -->\n";
+        assert!(replace_section(reversed, BEGIN, END, "x").is_err());
+    }
 }

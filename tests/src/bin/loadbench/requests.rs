@@ -9,8 +9,6 @@ use ccr_tests::fixtures::{self, ClaudeCodeRequest};
 use ccr_tests::{MockOptions, MockUpstream, Proxy, ProxyOptions};
 use serde_json::{json, Value};
 
-use crate::*;
-
 /// One kind of request of the mix, in both wire formats.
 pub(crate) struct RequestKind {
     /// e.g. `80 KB stream`.
@@ -99,7 +97,7 @@ pub(crate) fn bench_config(chat_url: &str, port: Option<u16>) -> Value {
 /// Sends every request once through a throwaway `ccr` in front of a recording mock and
 /// returns the chat-completions bodies it sent upstream, in `requests` order.
 pub(crate) fn capture_upstream_bodies(
-    args: &Args,
+    ccr_bin: &std::path::Path,
     runtime: &tokio::runtime::Runtime,
     requests: &[(String, bool, Value)],
 ) -> Result<Vec<Bytes>> {
@@ -109,7 +107,7 @@ pub(crate) fn capture_upstream_bodies(
         ..MockOptions::default()
     });
     let proxy = Proxy::try_start(ProxyOptions {
-        binary: Some(args.ccr_bin.clone()),
+        binary: Some(ccr_bin.to_path_buf()),
         ..ProxyOptions::new(bench_config(&mock.chat_url(), None))
     })
     .context("starting ccr to capture the upstream bodies")?;
