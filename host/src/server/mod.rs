@@ -246,11 +246,9 @@ pub async fn serve(
     .map_err(|e| tracing::warn!("config hot reload disabled: {e:#}"))
     .ok();
 
-    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
-        .await
-        .with_context(|| {
-            format!("cannot listen on {host}:{port} (is another ccr or CCR running?)")
-        })?;
+    let listener = listen(&host, port).await.with_context(|| {
+        format!("cannot listen on {host}:{port} (is another ccr or CCR running?)")
+    })?;
     let addr = listener.local_addr()?;
     let _ = state.listen.set(addr);
     let config_note = if state.live.load().config.is_embedded_default() {
@@ -289,4 +287,33 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+/// Connections the kernel queues before `accept` (it caps this at `net.core.somaxconn`):
+/// a team's clients opening hundreds of streams at once must not see their SYNs dropped
+/// (tokio's default backlog is 128, and a dropped SYN costs the client a 1 s retransmit).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Bind `host:port` (the first address it resolves to) with [`LISTEN_BACKLOG`].
+async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last_err = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        // As std's and tokio's `bind`: a restart may bind while old connections linger.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr) {
+            Ok(()) => return socket.listen(LISTEN_BACKLOG),
+            Err(err) => last_err = Some(err),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the host resolves to no address",
+        )
+    }))
 }
