@@ -37,6 +37,21 @@ pub struct Health {
     pub plugin_errors: Vec<PluginRow>,
     /// Request counters.
     pub requests: MetricsSnapshot,
+    /// Streamed answers in progress.
+    pub streams: StreamsRow,
+}
+
+/// The `streams` object of `/health`: open streams against `MAX_CONCURRENT_STREAMS`, and
+/// the plugin instances translating them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StreamsRow {
+    /// Streams open now.
+    pub open: usize,
+    /// `MAX_CONCURRENT_STREAMS`.
+    pub limit: usize,
+    /// Provider plugin instances taking new streams (each translates up to 32).
+    pub translator_instances: usize,
 }
 
 /// One plugin row of `/health` (the JSON form of `crate::plugins::PluginStatus`).

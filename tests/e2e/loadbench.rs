@@ -86,3 +86,44 @@ fn loadbench_runs_on_a_tiny_setting_and_prints_its_table() {
         "{updated}"
     );
 }
+
+#[test]
+fn loadbench_streams_runs_on_a_tiny_setting() {
+    let ccr = ccr_binary();
+    assert!(ccr.exists(), "ccr binary not found at {}", ccr.display());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("streams.md");
+    let output = Command::new(env!("CARGO_BIN_EXE_loadbench"))
+        .args([
+            "streams",
+            "--streams",
+            "20",
+            "--events",
+            "3",
+            "--interval-ms",
+            "20",
+        ])
+        .args(["--skip-ccr", "--transformer", "none"])
+        .arg("--ccr-bin")
+        .arg(&ccr)
+        .arg("--mock-bin")
+        .arg(env!("CARGO_BIN_EXE_mock-upstream"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("running loadbench streams");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "loadbench streams failed: {}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+        output.status
+    );
+    // ccr's row: 20 streams, all completed, none failed.
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("| ccr | 20 |"))
+        .unwrap_or_else(|| panic!("no ccr row in:\n{stdout}\n{stderr}"));
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    assert_eq!((cells[4], cells[5]), ("20", "0"), "{row}");
+}

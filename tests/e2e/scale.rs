@@ -26,6 +26,14 @@ async fn the_stream_limit_answers_529_before_any_upstream_call() {
     }
     let upstream_calls = mock.request_count();
     assert_eq!(upstream_calls, 2);
+    let streams = health(&proxy).await["streams"].clone();
+    assert_eq!(
+        (streams["open"].as_u64(), streams["limit"].as_u64()),
+        (Some(2), Some(2)),
+        "{streams}"
+    );
+    // Both are translated in one shared provider instance.
+    assert_eq!(streams["translator_instances"], 1, "{streams}");
 
     // A third is refused at once, in Anthropic's shape, and never reaches the upstream.
     let refused = post(&proxy, &request(SLOW_STREAM, true)).await;

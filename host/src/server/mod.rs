@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use crate::config::{self, ConfigSource};
 use crate::error::ProxyError;
-use crate::health::{Health, PluginRow};
+use crate::health::{Health, PluginRow, StreamsRow};
 use crate::plugins::{PluginEngine, PluginRegistry};
 use crate::request::{self, RequestKind};
 use crate::state::{AppState, Live};
@@ -141,6 +141,17 @@ pub fn health(state: &AppState) -> Health {
         plugins,
         plugin_errors,
         requests: state.recorder.metrics().snapshot(),
+        streams: StreamsRow {
+            open: state.streams.open(),
+            limit: live.config.max_concurrent_streams,
+            translator_instances: state
+                .plugins
+                .snapshot()
+                .plugins()
+                .iter()
+                .map(|p| p.streams.usage().0)
+                .sum(),
+        },
     }
 }
 
