@@ -94,8 +94,39 @@ pub struct AppState {
     pub control_token: Option<String>,
     /// Streams open right now (against `MAX_CONCURRENT_STREAMS`).
     pub streams: OpenStreams,
+    /// Requests being prepared (body, parse, route, plugins) at once: see [`Admission`].
+    pub admission: Admission,
     /// Transformer names already warned about as unknown (warn once, not per request).
     warned: Mutex<HashSet<String>>,
+}
+
+/// How many requests are prepared at once: reading the body, parsing, routing and running
+/// the plugins up to the upstream call. That work is CPU-bound and holds the whole request
+/// in memory (the body, its parsed tree, the upstream body: ~250 KB for Claude Code's 80 KB
+/// requests). Without a bound, a burst of 2000 streams opening at once interleaves all 2000
+/// preparations on the executor's threads, so all 2000 requests are in memory together (and
+/// the allocator keeps that peak); with it, they are prepared a few at a time, in arrival
+/// order (the semaphore is fair), and a waiting request costs only its unread socket.
+/// Nothing is refused here: requests wait their turn.
+#[derive(Debug)]
+pub struct Admission(Arc<tokio::sync::Semaphore>);
+
+/// A request's turn to be prepared; dropping it lets the next one in.
+pub type AdmissionPermit = tokio::sync::OwnedSemaphorePermit;
+
+impl Admission {
+    /// Two preparations per CPU core: enough to keep the cores busy while one waits on a
+    /// plugin instance or a socket.
+    fn new() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Admission(Arc::new(tokio::sync::Semaphore::new(2 * cores.max(1))))
+    }
+
+    /// Wait for a turn (`None` only if the semaphore were closed, which it never is: the
+    /// request then goes ahead without one).
+    pub async fn acquire(&self) -> Option<AdmissionPermit> {
+        self.0.clone().acquire_owned().await.ok()
+    }
 }
 
 /// The count of streamed answers in progress, checked against the configured limit before
@@ -145,6 +176,7 @@ impl AppState {
             listen: OnceLock::new(),
             control_token: None,
             streams: OpenStreams::default(),
+            admission: Admission::new(),
             warned: Mutex::new(HashSet::new()),
         }
     }

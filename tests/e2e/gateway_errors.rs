@@ -827,6 +827,23 @@ async fn oversized_headers_get_an_anthropic_431() {
     still_serving(&proxy).await;
 }
 
+/// A request head of 12 KB (big `anthropic-beta` lists, cookies from a gateway in front) is
+/// served: the limit is 16 KB, as Node's (and so claude-code-router's).
+#[tokio::test]
+async fn a_12_kb_request_head_is_served() {
+    let mock = MockUpstream::start();
+    let proxy = start(&mock);
+    let response = proxy
+        .client()
+        .post(proxy.messages_url())
+        .header("x-big", "a".repeat(12 * 1024))
+        .json(&request("text", false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
 /// Nothing listens where the provider points (Ollama not started, a typo in the port): the
 /// answer says which provider, what to check, and tells Claude Code not to retry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

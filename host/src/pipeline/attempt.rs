@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
 use serde_json::Value;
 
 use crate::error::ProxyError;
@@ -20,7 +21,7 @@ use crate::plugins::{
     TransformerInstance,
 };
 use crate::routing::{Route, RouteError};
-use crate::state::{AppState, Live, StreamPermit};
+use crate::state::{AdmissionPermit, AppState, Live, StreamPermit};
 use crate::stream::{self, StreamJob};
 use crate::usage::{self, RequestRecord};
 
@@ -35,6 +36,8 @@ pub(super) struct Attempt<'a> {
     pub(super) stream: bool,
     /// The stream's place under `MAX_CONCURRENT_STREAMS`, handed to the stream task.
     pub(super) stream_permit: Option<Arc<StreamPermit>>,
+    /// The request's turn to be prepared, given back before the upstream is waited on.
+    pub(super) turn: &'a Mutex<Option<AdmissionPermit>>,
     pub(super) started: Instant,
 }
 
@@ -130,6 +133,7 @@ impl Attempt<'_> {
                         .await?;
                 Ok((response, translator))
             });
+            self.turn.lock().take();
             // A quick head keeps the upstream's status (and lets `fallback` try the next
             // target); a silent one gets the client's stream started, with pings, at once.
             return match tokio::time::timeout(self.live.ping_interval, &mut opening).await {
@@ -141,6 +145,7 @@ impl Attempt<'_> {
             };
         }
 
+        self.turn.lock().take();
         let response = pending.await?;
         let response = check_status(&mut provider, &target, client, response).await?;
         let status = response.status().as_u16();

@@ -20,11 +20,16 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
 
 use crate::error::ProxyError;
 use crate::request::{self, RequestKind};
 use crate::routing::{self, Route, RouteFacts};
 use crate::state::AppState;
+
+/// How long a request body may take to arrive while its request holds a turn to be
+/// prepared; after that it is read without one.
+const BODY_IN_TURN: std::time::Duration = std::time::Duration::from_millis(20);
 use crate::usage::{RequestRecord, Usage};
 
 use attempt::Attempt;
@@ -60,9 +65,23 @@ async fn serve(
 ) -> Result<Response, Failure> {
     let live = state.live.load_full();
     let plugins = state.plugins.snapshot();
-    let raw = request::read_body(body, live.body_read_timeout)
-        .await
-        .map_err(|e| (e, None))?;
+    // Prepared in turn (see `Admission`), from the body's first byte to the upstream call.
+    // A body still arriving after a moment gives its turn back while it trickles in, so a
+    // slow client never holds up the others.
+    let mut turn = state.admission.acquire().await;
+    let read = request::read_body(body, live.body_read_timeout);
+    tokio::pin!(read);
+    let raw = match tokio::time::timeout(BODY_IN_TURN, &mut read).await {
+        Ok(raw) => raw,
+        Err(_) => {
+            drop(turn.take());
+            let raw = read.await;
+            turn = state.admission.acquire().await;
+            raw
+        }
+    }
+    .map_err(|e| (e, None))?;
+    let turn = Mutex::new(turn);
     // The parsed tree borrows from `raw`, which lives as long as this call.
     let mut req = request::parse(&raw, RequestKind::Messages).map_err(|e| (e, None))?;
     // Counted from here to the stream's last byte; refused before anything goes upstream.
@@ -113,6 +132,7 @@ async fn serve(
             session: facts.session_id.clone(),
             stream,
             stream_permit: stream_permit.clone(),
+            turn: &turn,
             started,
         };
         // Only a fallback needs the body again: the last candidate takes it without a copy.

@@ -32,6 +32,13 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::error::error_body;
 use crate::state::AppState;
 
+/// The most a connection's read buffer holds, and so the largest request head accepted
+/// (Node's default, so what claude-code-router accepts too; Claude Code sends ~2 KB). hyper
+/// grows the buffer to what arrives at once (a whole 80 KB body) and keeps it for the
+/// connection's life, that is for a whole stream: capped, an idle or streaming connection
+/// holds 16 KB instead of ~64 KB. A body is read in 16 KB slices.
+const READ_BUFFER_BYTES: usize = 16 * 1024;
+
 /// Serve `app` on `listener` until `shutdown` resolves, then wait for open connections.
 pub async fn serve(
     listener: TcpListener,
@@ -79,6 +86,7 @@ pub async fn serve(
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
+            .max_buf_size(READ_BUFFER_BYTES)
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout);
         let io = TokioIo::new(ShapedParseErrors::new(tcp));
