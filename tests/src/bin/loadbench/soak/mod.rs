@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! loadbench soak [--requests 100000] [--concurrency 8] [--warmup-requests 5000]
-//!                [--reload-every 5000] [--sizes 20000,80000] [--plugin PATH]
+//!                [--reload-every 5000] [--reload-kinds config,plugin]
+//!                [--sizes 20000,80000] [--plugin PATH] [--plugin-versions N]
 //!                [--ccr-bin PATH] [--mock-bin PATH] [--client-threads N] [--mock-threads N]
 //!                [--timeout-ms N] [--sample-ms N] [--rest-ms N] [--reload-timeout-ms N]
 //!                [--samples PATH] [--out PATH] [--markdown PATH] [--check]
@@ -81,11 +82,16 @@ usage: loadbench soak [options]
                            fifth of them (default 5000)
   --reload-every N         a hot reload every N requests of the run, config and plugin in
                            turn (default 5000; 0: none)
+  --reload-kinds L         the reloads, in turn (default config,plugin; config or plugin
+                           alone tells which one costs what)
   --sizes A,B,...          request sizes in bytes (default 20000,80000); each size is sent
                            streaming and non-streaming, round-robin
   --plugin PATH            the transformer dropped into the plugin folder (default: the
                            bundled maxtoken's wasm, target/wasm-plugins/wasm32-wasip2/plugin/
                            ccr_plugin_maxtoken.wasm, which then replaces the bundled one)
+  --plugin-versions N      write N distinct versions of the plugin in a cycle, so ccr meets
+                           each again (its compiled-code cache answers) (default 0: every
+                           version new, compiled afresh); 2 or more
   --ccr-bin PATH           the ccr binary (default: `ccr` next to this executable)
   --mock-bin PATH          the mock-upstream binary (default: next to this executable)
   --client-threads N       worker threads of the load generator (default 2)
@@ -111,8 +117,12 @@ pub(crate) struct SoakArgs {
     pub(crate) concurrency: usize,
     pub(crate) warmup_requests: usize,
     pub(crate) reload_every: usize,
+    /// The reloads in turn (default config, plugin).
+    pub(crate) reload_kinds: Vec<ReloadKind>,
     pub(crate) sizes: Vec<usize>,
     pub(crate) plugin: PathBuf,
+    /// Distinct plugin versions written in a cycle; 0: every one new.
+    pub(crate) plugin_versions: usize,
     pub(crate) ccr_bin: PathBuf,
     pub(crate) mock_bin: PathBuf,
     pub(crate) client_threads: usize,
@@ -150,8 +160,10 @@ impl SoakArgs {
             concurrency: 8,
             warmup_requests: 5000,
             reload_every: 5000,
+            reload_kinds: vec![ReloadKind::Config, ReloadKind::Plugin],
             sizes: vec![20_000, 80_000],
             plugin: bundled_maxtoken(),
+            plugin_versions: 0,
             ccr_bin: exe("ccr"),
             mock_bin: exe("mock-upstream"),
             client_threads: 2,
@@ -177,8 +189,22 @@ impl SoakArgs {
                 "--concurrency" => args.concurrency = number(&value()?)?,
                 "--warmup-requests" => args.warmup_requests = number(&value()?)?,
                 "--reload-every" => args.reload_every = number(&value()?)?,
+                "--reload-kinds" => {
+                    args.reload_kinds = value()?
+                        .split(',')
+                        .filter(|k| !k.trim().is_empty())
+                        .map(|k| match k.trim() {
+                            "config" => Ok(ReloadKind::Config),
+                            "plugin" => Ok(ReloadKind::Plugin),
+                            other => Err(anyhow!(
+                                "--reload-kinds takes config and plugin, not {other:?}"
+                            )),
+                        })
+                        .collect::<Result<_>>()?
+                }
                 "--sizes" => args.sizes = list(&value()?)?,
                 "--plugin" => args.plugin = value()?.into(),
+                "--plugin-versions" => args.plugin_versions = number(&value()?)?,
                 "--ccr-bin" => args.ccr_bin = value()?.into(),
                 "--mock-bin" => args.mock_bin = value()?.into(),
                 "--client-threads" => args.client_threads = number(&value()?)?,
@@ -204,6 +230,12 @@ impl SoakArgs {
         if args.sizes.is_empty() {
             bail!("--sizes needs at least one size");
         }
+        if args.plugin_versions == 1 {
+            bail!("--plugin-versions needs 0 (every version new) or 2 or more: a replacement must differ");
+        }
+        if args.reload_kinds.is_empty() {
+            bail!("--reload-kinds needs config, plugin or both");
+        }
         if args.warmup_requests == 0 {
             bail!("--warmup-requests needs a positive number: the settled RSS is read over it");
         }
@@ -215,11 +247,9 @@ impl SoakArgs {
 
     /// The reloads of the run: one every `reload_every` requests strictly inside it.
     pub(crate) fn planned_reloads(&self) -> usize {
-        if self.reload_every == 0 {
-            0
-        } else {
-            (self.requests - 1) / self.reload_every
-        }
+        (self.requests - 1)
+            .checked_div(self.reload_every)
+            .unwrap_or(0)
     }
 }
 
@@ -415,13 +445,16 @@ pub(crate) fn fd_excess(
 /// What a reload did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ReloadKind {
+    /// The config file replaced by a harmlessly different one.
     Config,
+    /// The previous folder plugin deleted, one dropped in, then replaced.
     Plugin,
     /// After the run: the config and the plugin folder as they were at the start.
     Restore,
 }
 
 impl ReloadKind {
+    /// `config`, `plugin`, `restore`.
     pub(crate) fn name(self) -> &'static str {
         match self {
             ReloadKind::Config => "config",
@@ -453,6 +486,7 @@ pub(crate) struct Reload {
 }
 
 impl Reload {
+    /// Every step reported, none failed.
     pub(crate) fn ok(&self) -> bool {
         self.steps.iter().all(|s| s.error.is_none())
     }
@@ -469,6 +503,8 @@ struct Reloader<'a> {
     config_generation: usize,
     /// Plugin versions written so far.
     plugin_versions: usize,
+    /// `--plugin-versions`.
+    version_cycle: usize,
     /// The hash ccr showed for the folder file last, if it is there.
     plugin_hash: Option<String>,
 }
@@ -558,7 +594,11 @@ impl Reloader<'_> {
             "add"
         };
         self.plugin_versions += 1;
-        let bytes = plugin_version(&self.plugin_wasm, self.plugin_versions);
+        let version = match self.version_cycle {
+            0 => self.plugin_versions,
+            cycle => (self.plugin_versions - 1) % cycle + 1,
+        };
+        let bytes = plugin_version(&self.plugin_wasm, version);
         let tmp = self.plugin_path.with_extension("wasm.tmp");
         let written = fs::write(&tmp, &bytes).and_then(|()| fs::rename(&tmp, &self.plugin_path));
         if let Err(e) = written {
@@ -676,9 +716,12 @@ pub(crate) struct SoakRun {
 /// Failed requests with the same message.
 #[derive(Debug, Clone)]
 pub(crate) struct ErrorGroup {
+    /// The message with its numbers masked ([`mask_numbers`]).
     pub(crate) key: String,
     pub(crate) count: usize,
+    /// The first message of the group, as it was.
     pub(crate) example: String,
+    /// The request kinds (labels) it happened to.
     pub(crate) kinds: Vec<String>,
 }
 
@@ -712,6 +755,7 @@ impl SoakRun {
             * 100.0
     }
 
+    /// The end RSS at most [`RSS_TOLERANCE`] above the settled one.
     pub(crate) fn rss_pass(&self) -> bool {
         self.settled_rss_kib > 0
             && (self.end.rss_kib as f64) <= self.settled_rss_kib as f64 * (1.0 + RSS_TOLERANCE)
@@ -731,10 +775,12 @@ impl SoakRun {
         self.fd_baseline().values().sum()
     }
 
+    /// No more descriptors of any kind at the end than idle plus first use.
     pub(crate) fn fds_pass(&self) -> bool {
         self.ccr_alive && fd_excess(&self.fd_baseline(), &self.end_fd_kinds).is_empty()
     }
 
+    /// Failed requests, first use included.
     pub(crate) fn error_count(&self) -> usize {
         self.errors.iter().map(|g| g.count).sum()
     }
@@ -746,6 +792,8 @@ impl SoakRun {
         (of_kind.count(), failed)
     }
 
+    /// Every planned reload done and every step of every reload (the restore included)
+    /// reported.
     pub(crate) fn reloads_pass(&self, planned: usize) -> bool {
         let run: Vec<&Reload> = self
             .reloads
@@ -755,6 +803,7 @@ impl SoakRun {
         run.len() == planned && self.reloads.iter().all(Reload::ok)
     }
 
+    /// The verdict: no request failed, every reload reported, RSS and descriptors back.
     pub(crate) fn pass(&self, planned: usize) -> bool {
         self.error_count() == 0 && self.reloads_pass(planned) && self.rss_pass() && self.fds_pass()
     }
@@ -904,6 +953,7 @@ fn soak(
         timeout: args.reload_timeout,
         config_generation: 0,
         plugin_versions: 0,
+        version_cycle: args.plugin_versions,
         plugin_hash: None,
     };
     let start = Instant::now();
@@ -950,11 +1000,7 @@ fn soak(
                     std::thread::sleep(Duration::from_millis(5));
                     continue;
                 }
-                let kind = if reloads.len() % 2 == 0 {
-                    ReloadKind::Config
-                } else {
-                    ReloadKind::Plugin
-                };
+                let kind = args.reload_kinds[reloads.len() % args.reload_kinds.len()];
                 let steps = reloader.reload(kind);
                 for step in steps.iter().filter(|s| s.error.is_some()) {
                     eprintln!(
@@ -1195,6 +1241,28 @@ mod tests {
         assert_eq!(section[2] as usize, b"ccr-soak".len());
         assert_eq!(&section[3..11], b"ccr-soak");
         assert_eq!(&section[11..], b"version 1");
+    }
+
+    #[test]
+    fn the_load_waits_only_for_the_reload_before_the_one_in_progress() {
+        let mut args = SoakArgs::parse(
+            "--requests 3000 --warmup-requests 500 --reload-every 500"
+                .split(' ')
+                .map(str::to_string),
+        )
+        .unwrap();
+        // Reloads at 1000, 1500, 2000, 2500, 3000 (requests handed out, warm-up included).
+        assert_eq!(args.planned_reloads(), 5);
+        assert_eq!(reloads_before(&args, 0), 0);
+        assert_eq!(reloads_before(&args, 1499), 0);
+        assert_eq!(reloads_before(&args, 1500), 1);
+        assert_eq!(reloads_before(&args, 3000), 4);
+        assert_eq!(reloads_before(&args, 3498), 4);
+        // The very last request waits for every reload.
+        assert_eq!(reloads_before(&args, 3499), 5);
+        args.reload_every = 0;
+        assert_eq!(args.planned_reloads(), 0);
+        assert_eq!(reloads_before(&args, 3499), 0);
     }
 
     #[test]

@@ -59,15 +59,28 @@ fn write_setup(w: &mut String, args: &SoakArgs, env: &Environment, soak: &SoakRu
         .plugin
         .file_name()
         .map_or("?".into(), |n| n.to_string_lossy().into_owned());
+    let versions = match args.plugin_versions {
+        0 => "each version a new custom section: a new hash, compiled afresh".to_string(),
+        n => format!(
+            "{n} versions in a cycle, told apart by a custom section: after the first {n}, \
+             ccr's compiled-code cache answers"
+        ),
+    };
     let _ = writeln!(
         w,
-        "- {} warm-up requests, then {} with a hot reload every {} requests, config and plugin \
-         in turn, each waited for until ccr reports it while the load goes on. Config: the file \
+        "- {} warm-up requests, then {} with a hot reload every {} requests, {} in turn, each waited for until ccr reports it while the load goes on. Config: the file \
          replaced by rename, `PING_INTERVAL_MS`, `Router.background`, maxtoken's `max_tokens` \
          and a marker model changed (seen in `GET /v1/models`). Plugin: the previous folder \
-         copy deleted, `{plugin}` dropped in, then replaced by a changed version (each version \
-         a new custom section: a new hash, compiled afresh; seen in `GET /health/detailed`)",
-        args.warmup_requests, args.requests, args.reload_every
+         copy deleted, `{plugin}` dropped in, then replaced by a changed version ({versions}; seen \
+         in `GET /health/detailed`)",
+        args.warmup_requests,
+        args.requests,
+        args.reload_every,
+        args.reload_kinds
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let _ = writeln!(
         w,
@@ -287,8 +300,7 @@ fn write_timeline(w: &mut String, args: &SoakArgs, soak: &SoakRun) {
     let settled_at = soak
         .samples
         .iter()
-        .filter(|s| s.completed < warm.max(1))
-        .next_back()
+        .rfind(|s| s.completed < warm.max(1))
         .copied();
     if let Some(at) = settled_at {
         let _ = writeln!(
