@@ -33,6 +33,9 @@
 //!
 //! `loadbench streams ...` is another scenario: many long streams open at once, memory per
 //! stream and time to first byte (see the `streams` module, `loadbench streams --help`).
+//! `loadbench soak ...` is a third: a long run of the mix with hot reloads of the config and
+//! of a plugin in between, ccr's RSS and open descriptors from before the first request to
+//! after the last (see the `soak` module, `loadbench soak --help`).
 //!
 //! claude-code-router is `<workspace>/.tools/ccr/node_modules/.bin/ccr` unless
 //! `--claude-code-router` says otherwise (`tests/bench/run.sh` installs it there with npm); if
@@ -43,6 +46,7 @@ mod measure;
 mod processes;
 mod report;
 mod requests;
+mod soak;
 mod streams;
 
 use std::fs;
@@ -68,6 +72,8 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 const USAGE: &str = "\
 usage: loadbench [options]
        loadbench streams [options]   many streams open at once (loadbench streams --help)
+       loadbench soak [options]      a long run with hot reloads: does ccr leak?
+                                     (loadbench soak --help)
 
   --duration-ms N          length of each measured phase (default 15000)
   --warmup-ms N            warm-up before measuring each system (default 3000)
@@ -188,11 +194,16 @@ fn list<T: std::str::FromStr>(text: &str) -> Result<Vec<T>> {
 
 fn main() {
     let mut argv = std::env::args().skip(1).peekable();
-    let outcome = if argv.peek().map(String::as_str) == Some("streams") {
-        argv.next();
-        streams::run(argv)
-    } else {
-        run()
+    let outcome = match argv.peek().map(String::as_str) {
+        Some("streams") => {
+            argv.next();
+            streams::run(argv)
+        }
+        Some("soak") => {
+            argv.next();
+            soak::run(argv)
+        }
+        _ => run(),
     };
     let code = match outcome {
         Ok(()) => 0,
