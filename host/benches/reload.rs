@@ -101,7 +101,10 @@ fn swap(c: &mut Criterion) {
 }
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// `examples/rust-transformer` for wasm32-wasip2 (`plugin` profile) in its own target dir.
@@ -111,12 +114,21 @@ fn build_rust_example() -> PathBuf {
     let status = Command::new(cargo)
         .current_dir(workspace())
         .args(["build", "--quiet", "-p", "rust-transformer"])
-        .args(["--target", "wasm32-wasip2", "--profile", "plugin", "--target-dir"])
+        .args([
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            "plugin",
+            "--target-dir",
+        ])
         .arg(&dir)
         .env_remove("CARGO_TARGET_DIR")
         .status()
         .expect("running cargo to build examples/rust-transformer");
-    assert!(status.success(), "building examples/rust-transformer failed");
+    assert!(
+        status.success(),
+        "building examples/rust-transformer failed"
+    );
     dir.join("wasm32-wasip2/plugin/rust_transformer.wasm")
 }
 
@@ -174,7 +186,10 @@ fn tiers(c: &mut Criterion) {
     };
     eprintln!("\ntiers: first load (compile, link, metadata), no cache");
     eprintln!("| plugin | .wasm bytes | baseline (Winch) | optimized (Cranelift) |");
-    for (name, loads) in [("rust-transformer", Some(&rust)), ("js-router", js.as_ref())] {
+    for (name, loads) in [
+        ("rust-transformer", Some(&rust)),
+        ("js-router", js.as_ref()),
+    ] {
         if let Some([(_, b, bt), (_, _, ot)]) = loads {
             eprintln!(
                 "| {name} | {} | {:.3} s | {:.3} s |",
@@ -222,7 +237,11 @@ fn tiers(c: &mut Criterion) {
         let decided = rt
             .block_on(call_router(&engine, plugin.clone(), &route, config, &fast))
             .unwrap();
-        assert!(decided.is_some(), "js-router routes #fast ({})", tier.label());
+        assert!(
+            decided.is_some(),
+            "js-router routes #fast ({})",
+            tier.label()
+        );
         g.bench_function(format!("js-router/{}", tier.label()), |b| {
             b.to_async(&rt).iter(|| async {
                 call_router(&engine, plugin.clone(), &route, config, &fast)

@@ -22,6 +22,7 @@ nothing else is started by this script.
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -243,6 +244,13 @@ def run_once(args, lang, wasm, warm, loaded, mock_url):
             result["optimized_s"] = optimized
         finally:
             proxy.stop()
+        # The proxy's own account: how long the load and the background compile took.
+        with open(proxy.log.name, errors="replace") as f:
+            for line in f:
+                for message, key in (("plugin loaded", "load_ms"), ("plugin optimized", "optimize_ms")):
+                    m = re.search(r"ms=(\d+)", line)
+                    if message in line and plugin["name"] in line and m:
+                        result[key] = int(m.group(1))
     finally:
         env.cleanup()
     return result

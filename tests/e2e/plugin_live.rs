@@ -11,7 +11,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-
 use ccr_tests::proxy::ccr_binary;
 use ccr_tests::{wasm, MockUpstream, Proxy, ProxyOptions};
 use serde_json::{json, Value};
@@ -35,7 +34,9 @@ fn start(mock: &MockUpstream, plugins: &Path, cache: &Path) -> Proxy {
         "Router": { "default": "tagged,echo" },
     }));
     options.plugins_dir = Some(plugins.to_path_buf());
-    options.env.push(("CCR_CACHE_DIR".into(), cache.display().to_string()));
+    options
+        .env
+        .push(("CCR_CACHE_DIR".into(), cache.display().to_string()));
     options.env.push(("RUST_LOG".into(), String::new()));
     Proxy::start(options)
 }
@@ -53,8 +54,8 @@ async fn served_tag(proxy: &Proxy) -> u64 {
     let answer: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(status, 200, "{answer}\n{}", proxy.logs());
     let text = answer["content"][0]["text"].as_str().unwrap_or_default();
-    let upstream: Value = serde_json::from_str(text)
-        .unwrap_or_else(|e| panic!("not an echo answer ({e}): {answer}"));
+    let upstream: Value =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("not an echo answer ({e}): {answer}"));
     upstream["max_tokens"].as_u64().expect("max_tokens")
 }
 
@@ -129,7 +130,11 @@ async fn a_dropped_plugin_serves_from_baseline_code_until_its_optimized_code_is_
     drop_in(&file, &v1);
     let started = Instant::now();
     while served_tag(&proxy).await != 7101 {
-        assert!(started.elapsed() < DEADLINE, "v1 never served\n{}", proxy.logs());
+        assert!(
+            started.elapsed() < DEADLINE,
+            "v1 never served\n{}",
+            proxy.logs()
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let hash1 = served_hash(&proxy).await;
@@ -161,7 +166,11 @@ async fn a_dropped_plugin_serves_from_baseline_code_until_its_optimized_code_is_
             7102 => break,
             other => panic!("served {other} during the swap\n{}", proxy.logs()),
         }
-        assert!(started.elapsed() < DEADLINE, "v2 never served\n{}", proxy.logs());
+        assert!(
+            started.elapsed() < DEADLINE,
+            "v2 never served\n{}",
+            proxy.logs()
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let hash2 = served_hash(&proxy).await;
@@ -236,7 +245,11 @@ async fn ccr_plugin_check_fills_the_cache_the_service_loads_from() {
     );
     let started = Instant::now();
     while served_tag(&proxy).await != 7103 {
-        assert!(started.elapsed() < DEADLINE, "never served\n{}", proxy.logs());
+        assert!(
+            started.elapsed() < DEADLINE,
+            "never served\n{}",
+            proxy.logs()
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let r = row(&proxy).await.expect("listed");

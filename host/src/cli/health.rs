@@ -122,7 +122,9 @@ pub fn print_plugin_table(rows: &[PluginRow], indent: &str) {
         println!("{indent}(no plugins)");
         return;
     }
-    let header = ["NAME", "KIND", "VERSION", "SOURCE", "HASH", "TIER", "STATUS"];
+    let header = [
+        "NAME", "KIND", "VERSION", "SOURCE", "HASH", "TIER", "STATUS",
+    ];
     let cells: Vec<[&str; 7]> = rows
         .iter()
         .map(|r| {

@@ -983,6 +983,79 @@ mod tests {
         assert_eq!(contract_compatibility("garbage", "0.1.0"), Incompatible);
     }
 
+    /// `metadata` of a fresh instance from `store_for` (so from the tier's engine).
+    fn metadata_of(engine: &PluginEngine, plugin: &LoadedPlugin) -> PluginInfo {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (mut store, pre) = engine.store_for(plugin, Allocation::Pooled).unwrap();
+            match pre {
+                PluginPre::Provider(p) => {
+                    let i = p.instantiate_async(&mut store).await.unwrap();
+                    i.call_metadata(&mut store).await.unwrap()
+                }
+                PluginPre::Transformer(p, _) => {
+                    let i = p.instantiate_async(&mut store).await.unwrap();
+                    i.call_metadata(&mut store).await.unwrap()
+                }
+                PluginPre::Router(p) => {
+                    let i = p.instantiate_async(&mut store).await.unwrap();
+                    i.call_metadata(&mut store).await.unwrap()
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn a_first_seen_plugin_serves_from_baseline_code_then_optimized_code_is_cached() {
+        let cache = tempfile::tempdir().unwrap();
+        let engine = PluginEngine::build(Some(cache.path().to_path_buf()), true).unwrap();
+        assert!(engine.has_baseline());
+        assert!(
+            engine.background.is_some(),
+            "the single-threaded compiler's code must load in the pooled engine"
+        );
+        let limits = |_: &str| PluginLimits::default();
+        for (crate_name, bytes) in super::super::registry::bundled_wasm() {
+            let baseline = engine
+                .load_tiered(bytes, PluginSource::Bundled, limits)
+                .unwrap();
+            assert_eq!(baseline.tier, Tier::Baseline, "{crate_name}");
+            assert_eq!(metadata_of(&engine, &baseline).name, baseline.info.name);
+            // Nothing is cached for baseline code.
+            assert!(engine.cached(&baseline.hash).is_none());
+
+            let optimized = engine.optimize(&baseline, bytes).unwrap();
+            assert_eq!(optimized.tier, Tier::Optimized);
+            assert_eq!(optimized.hash, baseline.hash);
+            assert_eq!(metadata_of(&engine, &optimized).name, baseline.info.name);
+            if let (PluginPre::Transformer(_, a), PluginPre::Transformer(_, b)) =
+                (&baseline.pre, &optimized.pre)
+            {
+                assert_eq!(a, b, "hooks are kept");
+            }
+            // Now it is cached: the next first load is optimized straight away.
+            let again = engine
+                .load_tiered(bytes, PluginSource::Bundled, limits)
+                .unwrap();
+            assert_eq!(again.tier, Tier::Optimized, "{crate_name}");
+            assert!(engine.optimize(&again, b"not the same bytes").is_err());
+        }
+    }
+
+    #[test]
+    fn without_the_baseline_tier_every_load_is_optimized() {
+        let engine = PluginEngine::optimized_only(None).unwrap();
+        assert!(!engine.has_baseline());
+        let (_, bytes) = super::super::registry::bundled_wasm()[0];
+        let plugin = engine
+            .load_tiered(bytes, PluginSource::Bundled, |_| PluginLimits::default())
+            .unwrap();
+        assert_eq!(plugin.tier, Tier::Optimized);
+    }
+
     #[test]
     fn non_components_are_refused_with_a_reason() {
         assert!(check_wasm_header(b"").is_err());
