@@ -72,6 +72,8 @@ pub struct PluginRow {
     pub hash: String,
     /// `ok`, `overridden` or `error`.
     pub status: String,
+    /// `optimized`, `baseline` (served while the optimized code compiles) or `-`.
+    pub tier: String,
     /// Why it failed to load.
     pub error: Option<String>,
     /// What it does.
@@ -88,6 +90,7 @@ impl From<crate::plugins::PluginStatus> for PluginRow {
             path: s.path.map(|p| p.display().to_string()),
             hash: s.hash,
             status: s.status,
+            tier: s.tier,
             error: s.error,
             description: s.description,
         }

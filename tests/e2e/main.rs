@@ -13,6 +13,7 @@ mod gateway_errors;
 mod harness;
 mod loadbench;
 mod mock;
+mod plugin_live;
 mod plugin_platform;
 mod plugins_any_language;
 mod providers;

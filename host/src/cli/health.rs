@@ -115,15 +115,17 @@ pub fn format_uptime(secs: u64) -> String {
     }
 }
 
-/// Prints plugin rows as a table (name, kind, version, source, hash, status), each failure's
-/// reason on the line below its row.
+/// Prints plugin rows as a table (name, kind, version, source, hash, tier, status), each
+/// failure's reason on the line below its row.
 pub fn print_plugin_table(rows: &[PluginRow], indent: &str) {
     if rows.is_empty() {
         println!("{indent}(no plugins)");
         return;
     }
-    let header = ["NAME", "KIND", "VERSION", "SOURCE", "HASH", "STATUS"];
-    let cells: Vec<[&str; 6]> = rows
+    let header = [
+        "NAME", "KIND", "VERSION", "SOURCE", "HASH", "TIER", "STATUS",
+    ];
+    let cells: Vec<[&str; 7]> = rows
         .iter()
         .map(|r| {
             [
@@ -132,6 +134,12 @@ pub fn print_plugin_table(rows: &[PluginRow], indent: &str) {
                 r.version.as_str(),
                 r.source.as_str(),
                 r.hash.as_str(),
+                // A service from before tiers reports none: its code was optimized.
+                if r.tier.is_empty() {
+                    "optimized"
+                } else {
+                    r.tier.as_str()
+                },
                 r.status.as_str(),
             ]
         })
@@ -142,7 +150,7 @@ pub fn print_plugin_table(rows: &[PluginRow], indent: &str) {
             *w = (*w).max(c.chars().count());
         }
     }
-    let line = |row: &[&str; 6]| {
+    let line = |row: &[&str; 7]| {
         let mut out = String::from(indent);
         for (i, (c, w)) in row.iter().zip(widths).enumerate() {
             if i + 1 == row.len() {

@@ -84,7 +84,9 @@ pub(super) fn load_locally(
     dir: &Path,
     paths: &RuntimePaths,
 ) -> anyhow::Result<PluginRegistry> {
-    let engine = Arc::new(PluginEngine::new(Some(paths.cache_dir.clone()))?);
+    // Cranelift only: this process is short-lived, and what it compiles fills the service's
+    // cache (a baseline tier would be thrown away with the process).
+    let engine = Arc::new(PluginEngine::optimized_only(Some(paths.cache_dir.clone()))?);
     let registry = PluginRegistry::with_max_file_bytes(
         engine,
         Some(dir.to_path_buf()),
@@ -116,7 +118,10 @@ pub fn check(file: &Path) -> anyhow::Result<ExitCode> {
     let bytes = crate::plugins::registry::read_plugin_file(file, max)
         .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
     let paths = RuntimePaths::current();
-    let engine = PluginEngine::new(Some(paths.cache_dir)).context("starting the plugin engine")?;
+    // The service's optimizing engine and cache: what is compiled here is a cache hit when the
+    // file is dropped into the plugin folder.
+    let engine = PluginEngine::optimized_only(Some(paths.cache_dir))
+        .context("starting the plugin engine")?;
     let source = PluginSource::Folder(file.to_path_buf());
     // The runtime reports bad input as errors; a panic deep in a dependency must not turn
     // into a crash report either.

@@ -4,19 +4,25 @@
 //! The live set is an immutable [`PluginSet`] behind an `ArcSwap`: a request takes one
 //! snapshot and uses it throughout, so a swap never changes a request mid-flight, and the
 //! old generation is freed when its last request finishes.
+//!
+//! A folder file whose optimized code is not cached is loaded at the baseline tier
+//! ([`PluginEngine::load_tiered`]) and published at once; a background thread at a lower
+//! CPU priority then compiles it with Cranelift ([`PluginEngine::optimize`]) and publishes
+//! a generation with the optimized version in its place, unless the file changed meanwhile.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::runtime::{kind_name, LoadedPlugin, PluginEngine, PluginLimits, PluginSource};
+use super::runtime::{kind_name, LoadedPlugin, PluginEngine, PluginLimits, PluginSource, Tier};
 
 /// Decides the limits of a plugin from its name (backed by the config's `PLUGIN_LIMITS`).
 pub type LimitsFn = Arc<dyn Fn(&str) -> PluginLimits + Send + Sync>;
@@ -107,6 +113,9 @@ pub struct PluginStatus {
     pub hash: String,
     /// `ok`, `overridden` (a bundled plugin replaced by a folder one), or `error`.
     pub status: String,
+    /// Which compiler's code serves: `optimized` (Cranelift), `baseline` (Winch, while
+    /// the optimized code is compiled in the background), or `-` for a failed file.
+    pub tier: String,
     /// Why the file failed to load, if it did.
     pub error: Option<String>,
     /// The plugin's description.
@@ -123,19 +132,37 @@ enum FolderEntry {
 pub struct PluginRegistry {
     engine: Arc<PluginEngine>,
     dir: Option<PathBuf>,
-    limits: ArcSwap<LimitsHolder>,
-    bundled: Vec<Arc<LoadedPlugin>>,
-    bundled_failures: Vec<LoadFailure>,
-    folder: Mutex<FolderState>,
+    shared: Arc<Shared>,
     /// Plugin files outside the folder (the config's `CUSTOM_ROUTER_PATH` when it names a
     /// `.wasm`), loaded and reported like folder files.
     extra_files: Mutex<Vec<PathBuf>>,
     /// Files larger than this are rejected unread (`PLUGIN_LIMITS.max_file_mb`).
     max_file_bytes: AtomicU64,
+    /// Baseline-tier plugins to optimize; the thread starts with the first one.
+    optimizer: Mutex<Option<Sender<OptimizeJob>>>,
+}
+
+/// What the registry and its optimizer thread both change.
+struct Shared {
+    limits: ArcSwap<LimitsHolder>,
+    bundled: Vec<Arc<LoadedPlugin>>,
+    bundled_failures: Vec<LoadFailure>,
+    folder: Mutex<FolderState>,
     current: ArcSwap<PluginSet>,
 }
 
 struct LimitsHolder(LimitsFn);
+
+/// A baseline-tier plugin loaded from `path`, and its wasm, to compile with Cranelift.
+struct OptimizeJob {
+    path: PathBuf,
+    plugin: Arc<LoadedPlugin>,
+    bytes: Vec<u8>,
+}
+
+/// The optimizer thread's nice value (Linux): it shares the CPU with requests, which come
+/// first, but not so far below them that a busy proxy never gets its optimized code.
+const OPTIMIZER_NICE: i32 = 10;
 
 #[derive(Default)]
 struct FolderState {
@@ -179,13 +206,16 @@ impl PluginRegistry {
         let registry = Self {
             engine,
             dir,
-            limits: ArcSwap::from_pointee(LimitsHolder(limits)),
-            bundled,
-            bundled_failures,
-            folder: Mutex::new(FolderState::default()),
+            shared: Arc::new(Shared {
+                limits: ArcSwap::from_pointee(LimitsHolder(limits)),
+                bundled,
+                bundled_failures,
+                folder: Mutex::new(FolderState::default()),
+                current: ArcSwap::from_pointee(PluginSet::default()),
+            }),
             extra_files: Mutex::new(Vec::new()),
             max_file_bytes: AtomicU64::new(max_file_bytes),
-            current: ArcSwap::from_pointee(PluginSet::default()),
+            optimizer: Mutex::new(None),
         };
         registry.rescan();
         registry
@@ -217,23 +247,64 @@ impl PluginRegistry {
 
     /// The current generation. Take it once per request and keep it for the whole request.
     pub fn snapshot(&self) -> Arc<PluginSet> {
-        self.current.load_full()
+        self.shared.current.load_full()
     }
 
     /// Replace the limits (after a config reload) and republish every plugin with them.
     pub fn set_limits(&self, limits: LimitsFn) {
-        self.limits.store(Arc::new(LimitsHolder(limits)));
-        let mut folder = self.folder.lock();
+        self.shared.limits.store(Arc::new(LimitsHolder(limits)));
+        let mut folder = self.shared.folder.lock();
         for entry in folder.entries.values_mut() {
             if let FolderEntry::Loaded(plugin) = entry {
-                *plugin = Arc::new(self.with_current_limits(plugin));
+                *plugin = Arc::new(self.shared.with_current_limits(plugin));
             }
         }
-        self.publish(&mut folder);
+        self.shared.publish(&mut folder);
     }
 
-    fn with_current_limits(&self, plugin: &LoadedPlugin) -> LoadedPlugin {
-        plugin.with_limits((self.limits.load().0)(&plugin.name))
+    /// Whether a baseline-tier plugin is still waiting for its optimized code (or being
+    /// compiled). Tests and benchmarks wait on this; requests never need to.
+    pub fn optimizing(&self) -> bool {
+        self.shared
+            .folder
+            .lock()
+            .entries
+            .values()
+            .any(|e| matches!(e, FolderEntry::Loaded(p) if p.tier == Tier::Baseline))
+    }
+
+    /// Queue a baseline-tier plugin for the optimizer thread (started on first use).
+    fn optimize_later(&self, path: &Path, plugin: Arc<LoadedPlugin>, bytes: Vec<u8>) {
+        let job = OptimizeJob {
+            path: path.to_path_buf(),
+            plugin,
+            bytes,
+        };
+        let mut sender = self.optimizer.lock();
+        let job = match sender.as_ref() {
+            Some(tx) => match tx.send(job) {
+                Ok(()) => return,
+                // The thread is gone (it panicked): start another.
+                Err(std::sync::mpsc::SendError(job)) => job,
+            },
+            None => job,
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (engine, shared) = (self.engine.clone(), self.shared.clone());
+        let spawned = std::thread::Builder::new()
+            .name("plugin-optimize".into())
+            .spawn(move || optimizer_thread(engine, shared, rx));
+        match spawned {
+            Ok(_) => {
+                let _ = tx.send(job);
+                *sender = Some(tx);
+            }
+            Err(err) => tracing::warn!(
+                "could not start the plugin optimizer thread ({err}); {} keeps its baseline \
+                 code",
+                job.plugin.name
+            ),
+        }
     }
 
     /// Bring the folder state in line with the files on disk: load new or changed `.wasm`
@@ -246,7 +317,7 @@ impl PluginRegistry {
                 files.push(extra.clone());
             }
         }
-        let mut folder = self.folder.lock();
+        let mut folder = self.shared.folder.lock();
         folder.entries.retain(|path, _| files.contains(path));
         folder.failures.retain(|path, _| files.contains(path));
         for path in &files {
@@ -273,10 +344,11 @@ impl PluginRegistry {
                 }
                 continue;
             }
-            let limits = self.limits.load_full();
+            let limits = self.shared.limits.load_full();
+            let started = Instant::now();
             match self
                 .engine
-                .load(&bytes, PluginSource::Folder(path.clone()), &*limits.0)
+                .load_tiered(&bytes, PluginSource::Folder(path.clone()), &*limits.0)
             {
                 Ok(plugin) => {
                     tracing::info!(
@@ -284,12 +356,18 @@ impl PluginRegistry {
                         kind = kind_name(plugin.info.kind),
                         version = %plugin.info.version,
                         file = %path.display(),
+                        tier = plugin.tier.label(),
+                        ms = started.elapsed().as_millis() as u64,
                         "plugin loaded"
                     );
                     folder.failures.remove(path);
+                    let plugin = Arc::new(plugin);
+                    if plugin.tier == Tier::Baseline {
+                        self.optimize_later(path, plugin.clone(), bytes);
+                    }
                     folder
                         .entries
-                        .insert(path.clone(), FolderEntry::Loaded(Arc::new(plugin)));
+                        .insert(path.clone(), FolderEntry::Loaded(plugin));
                 }
                 Err(err) => {
                     let kept = matches!(folder.entries.get(path), Some(FolderEntry::Loaded(_)));
@@ -308,7 +386,114 @@ impl PluginRegistry {
                 }
             }
         }
-        self.publish(&mut folder);
+        self.shared.publish(&mut folder);
+    }
+
+    /// Rows for `ccr plugin list`, `ccr status` and `/health`.
+    pub fn statuses(&self) -> Vec<PluginStatus> {
+        let set = self.snapshot();
+        let mut rows = Vec::new();
+        for plugin in &self.shared.bundled {
+            let live = set.get(&plugin.info.name);
+            let overridden = live.is_some_and(|p| p.source != PluginSource::Bundled);
+            rows.push(status_row(
+                plugin,
+                if overridden { "overridden" } else { "ok" },
+            ));
+        }
+        for plugin in set.plugins() {
+            if plugin.source != PluginSource::Bundled {
+                rows.push(status_row(plugin, "ok"));
+            }
+        }
+        for failure in set.failures() {
+            rows.push(PluginStatus {
+                name: failure
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                kind: "-".into(),
+                version: "-".into(),
+                source: "folder".into(),
+                path: Some(failure.path.clone()),
+                hash: "-".into(),
+                status: "error".into(),
+                tier: "-".into(),
+                error: Some(if failure.previous_kept {
+                    format!("{} (the previous version keeps serving)", failure.error)
+                } else {
+                    failure.error.clone()
+                }),
+                description: String::new(),
+            });
+        }
+        rows
+    }
+}
+
+/// The optimizer thread: compiles each queued baseline-tier plugin with Cranelift at a
+/// lower CPU priority and swaps the optimized version in, if the file still holds that
+/// version. Ends when the registry (the sender) is gone.
+fn optimizer_thread(engine: Arc<PluginEngine>, shared: Arc<Shared>, jobs: Receiver<OptimizeJob>) {
+    lower_thread_priority();
+    while let Ok(job) = jobs.recv() {
+        if !shared.serves_baseline(&job.path, &job.plugin.hash) {
+            continue; // replaced or removed meanwhile
+        }
+        let started = Instant::now();
+        let optimized = match engine.optimize(&job.plugin, &job.bytes) {
+            Ok(p) => p,
+            Err(err) => {
+                tracing::warn!(
+                    plugin = %job.plugin.name,
+                    file = %job.path.display(),
+                    "the optimizing compiler failed ({err:#}); the baseline code keeps serving"
+                );
+                continue;
+            }
+        };
+        let mut folder = shared.folder.lock();
+        let Some(FolderEntry::Loaded(current)) = folder.entries.get_mut(&job.path) else {
+            continue;
+        };
+        if current.hash != optimized.hash || current.tier != Tier::Baseline {
+            continue;
+        }
+        // The limits may have changed since the load: keep the current ones.
+        *current = Arc::new(optimized.with_limits(current.limits));
+        shared.publish(&mut folder);
+        tracing::info!(
+            plugin = %job.plugin.name,
+            file = %job.path.display(),
+            tier = Tier::Optimized.label(),
+            ms = started.elapsed().as_millis() as u64,
+            "plugin optimized"
+        );
+    }
+}
+
+/// Give the calling thread a lower CPU priority (Linux: nice values are per thread).
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain syscalls on the calling thread's own id, no memory involved.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, OPTIMIZER_NICE);
+    }
+}
+
+impl Shared {
+    fn with_current_limits(&self, plugin: &LoadedPlugin) -> LoadedPlugin {
+        plugin.with_limits((self.limits.load().0)(&plugin.name))
+    }
+
+    /// Whether `path` is still served by the baseline version with this hash.
+    fn serves_baseline(&self, path: &Path, hash: &str) -> bool {
+        matches!(
+            self.folder.lock().entries.get(path),
+            Some(FolderEntry::Loaded(p)) if p.hash == hash && p.tier == Tier::Baseline
+        )
     }
 
     /// Build and swap in a new generation from the bundled plugins and the folder state.
@@ -355,47 +540,6 @@ impl PluginRegistry {
             generation: folder.generation,
         }));
     }
-
-    /// Rows for `ccr plugin list`, `ccr status` and `/health`.
-    pub fn statuses(&self) -> Vec<PluginStatus> {
-        let set = self.snapshot();
-        let mut rows = Vec::new();
-        for plugin in &self.bundled {
-            let live = set.get(&plugin.info.name);
-            let overridden = live.is_some_and(|p| p.source != PluginSource::Bundled);
-            rows.push(status_row(
-                plugin,
-                if overridden { "overridden" } else { "ok" },
-            ));
-        }
-        for plugin in set.plugins() {
-            if plugin.source != PluginSource::Bundled {
-                rows.push(status_row(plugin, "ok"));
-            }
-        }
-        for failure in set.failures() {
-            rows.push(PluginStatus {
-                name: failure
-                    .path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                kind: "-".into(),
-                version: "-".into(),
-                source: "folder".into(),
-                path: Some(failure.path.clone()),
-                hash: "-".into(),
-                status: "error".into(),
-                error: Some(if failure.previous_kept {
-                    format!("{} (the previous version keeps serving)", failure.error)
-                } else {
-                    failure.error.clone()
-                }),
-                description: String::new(),
-            });
-        }
-        rows
-    }
 }
 
 fn status_row(plugin: &LoadedPlugin, status: &str) -> PluginStatus {
@@ -410,6 +554,7 @@ fn status_row(plugin: &LoadedPlugin, status: &str) -> PluginStatus {
         },
         hash: plugin.hash[..12].to_string(),
         status: status.into(),
+        tier: plugin.tier.label().into(),
         error: None,
         description: plugin.info.description.clone(),
     }

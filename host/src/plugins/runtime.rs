@@ -1,11 +1,21 @@
-//! The wasmtime runtime shared by every plugin: one [`Engine`] and one [`Linker`] for the
-//! process, compilation (with an on-disk cache), world detection at load time, and the
-//! per-request [`Store`] with its limits.
+//! The wasmtime runtime shared by every plugin: the process's [`Engine`]s and [`Linker`]s,
+//! compilation (with an on-disk cache), world detection at load time, and the per-request
+//! [`Store`] with its limits.
 //!
 //! Expensive work (compiling, linking, type-checking against a world, reading metadata)
-//! happens once per plugin file in [`PluginEngine::load`]. The request path only creates a
-//! store from the plugin's typed `*Pre` and calls it (tens of microseconds with the pooling
-//! allocator).
+//! happens once per plugin file in [`PluginEngine::load`] (or [`PluginEngine::load_tiered`]).
+//! The request path only creates a store from the plugin's typed `*Pre` and calls it (tens
+//! of microseconds with the pooling allocator).
+//!
+//! # Tiers
+//!
+//! Cranelift takes ~20 s of CPU for a 12 MB JavaScript component (StarlingMonkey inside).
+//! So a plugin whose optimized code is not cached yet is first compiled with Winch,
+//! wasmtime's baseline compiler (several times faster to compile, slower code), and served
+//! from that [`Tier::Baseline`] version at once; [`PluginEngine::optimize`] then compiles it
+//! with Cranelift off to the side (the registry does it on a low-priority thread), and the
+//! registry swaps the [`Tier::Optimized`] version in. Only optimized code is written to the
+//! disk cache, so the next load of the same file is a cache hit.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -17,7 +27,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
-    StoreLimitsBuilder,
+    StoreLimitsBuilder, Strategy,
 };
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -109,6 +119,40 @@ impl PluginSource {
     }
 }
 
+/// Which compiler produced the machine code a loaded plugin version runs (see the module
+/// docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// Winch, wasmtime's baseline compiler: served while the optimized code is compiled in
+    /// the background. Its instances are allocated on demand.
+    Baseline,
+    /// Cranelift, the optimizing compiler (cached on disk).
+    Optimized,
+}
+
+impl Tier {
+    /// `baseline` or `optimized`, as shown by `ccr plugin list` and `/health/detailed`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tier::Baseline => "baseline",
+            Tier::Optimized => "optimized",
+        }
+    }
+}
+
+/// Whether first-seen plugins get a baseline (Winch) tier: `CCR_PLUGIN_BASELINE=off` (or
+/// `0`, `false`, `no`) turns it off, so every plugin is compiled by Cranelift before it
+/// serves.
+fn baseline_wanted() -> bool {
+    match std::env::var("CCR_PLUGIN_BASELINE") {
+        Ok(v) => !matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "off" | "0" | "false" | "no"
+        ),
+        Err(_) => true,
+    }
+}
+
 /// The typed, pre-linked entry point of a plugin, one per world.
 #[derive(Clone)]
 pub enum PluginPre {
@@ -136,11 +180,14 @@ pub struct LoadedPlugin {
     pub contract: String,
     /// Limits applied to every instance.
     pub limits: PluginLimits,
-    /// The typed pre-instantiated component.
+    /// The typed pre-instantiated component (in the engine of [`Self::tier`]).
     pub pre: PluginPre,
     /// The plugin name as a shared string (for log lines and errors).
     pub name: Arc<str>,
-    /// The compiled component (pooled engine), kept to build [`Self::overflow_pre`].
+    /// Which compiler's code this version runs.
+    pub tier: Tier,
+    /// The compiled component (pooled engine, or the baseline engine for
+    /// [`Tier::Baseline`]), kept to build [`Self::overflow_pre`].
     component: Component,
     /// The same component pre-linked in the on-demand engine, built the first time an
     /// instance is wanted there (`Err`: it could not be, with why).
@@ -168,6 +215,7 @@ impl std::fmt::Debug for LoadedPlugin {
             .field("kind", &self.info.kind)
             .field("source", &self.source)
             .field("hash", &self.hash)
+            .field("tier", &self.tier)
             .finish()
     }
 }
@@ -251,27 +299,49 @@ pub enum Allocation {
 
 /// The process-wide wasmtime engines, linkers and compiled-code cache.
 ///
-/// Two engines with the same settings: one with the pooling allocator (instantiation in
-/// microseconds, linear memory kept paged in between requests, a fixed number of slots) and
-/// one allocating on demand, used for long-lived instances and when every pooled slot is
-/// taken. So the pool is a fast path, never a ceiling: the only limit on concurrent
-/// requests and streams is a configured one.
+/// Two Cranelift engines with the same settings: one with the pooling allocator
+/// (instantiation in microseconds, linear memory kept paged in between requests, a fixed
+/// number of slots) and one allocating on demand, used for long-lived instances and when
+/// every pooled slot is taken. So the pool is a fast path, never a ceiling: the only limit
+/// on concurrent requests and streams is a configured one.
+///
+/// Unless turned off, two more: a Winch engine (allocating on demand) that runs the
+/// [`Tier::Baseline`] of plugins whose optimized code is not ready yet, and a Cranelift
+/// engine with the same settings but without the parallel compilation thread pool, which
+/// [`PluginEngine::optimize`] compiles on: its work then stays on the (low-priority) thread
+/// that asked for it instead of competing with requests on every core.
 pub struct PluginEngine {
     engine: Engine,
     linker: Linker<PluginState>,
     /// `None` when `engine` itself allocates on demand (pooling unavailable).
     overflow: Option<(Engine, Linker<PluginState>)>,
+    /// The Winch engine and its linker; `None`: no baseline tier.
+    baseline: Option<(Engine, Linker<PluginState>)>,
+    /// Cranelift on the calling thread only, producing code `engine` loads; `None`: compile
+    /// on `engine` (its thread pool).
+    background: Option<Engine>,
     cache_dir: Option<PathBuf>,
     engine_key: String,
 }
 
 impl PluginEngine {
-    /// Build the engine (pooling allocator when the machine allows it), the linker (WASI p2
-    /// with nothing granted, plus the `host` interface) and start the epoch ticker.
+    /// Build the engines (pooling allocator when the machine allows it; the baseline tier
+    /// unless `CCR_PLUGIN_BASELINE=off`), the linkers (WASI p2 with nothing granted, plus the
+    /// `host` interface) and start the epoch ticker.
     ///
     /// `cache_dir` holds compiled code keyed by the wasm's hash and the engine's
     /// compatibility hash; `None` disables the cache.
     pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        Self::build(cache_dir, baseline_wanted())
+    }
+
+    /// An engine without the baseline tier: every load is compiled by Cranelift (or read
+    /// from the cache), as `ccr plugin check` wants, so that it fills the service's cache.
+    pub fn optimized_only(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        Self::build(cache_dir, false)
+    }
+
+    fn build(cache_dir: Option<PathBuf>, tiered: bool) -> anyhow::Result<Self> {
         let on_demand = Engine::new(&engine_config(false))?;
         let (engine, overflow) = match Engine::new(&engine_config(true)) {
             Ok(pooled) => {
@@ -287,10 +357,37 @@ impl PluginEngine {
             }
         };
         let linker = new_linker(&engine)?;
+        let engine_key = compatibility_key(&engine);
+
+        let (baseline, background) = if tiered {
+            let baseline = (|| -> anyhow::Result<_> {
+                let winch = Engine::new(engine_config(false).strategy(Strategy::Winch))?;
+                Ok((new_linker(&winch)?, winch))
+            })();
+            let mut serial = engine_config(false);
+            serial.parallel_compilation(false);
+            let background = Engine::new(&serial).ok().filter(|b| {
+                // Its code must load in `engine` (and be cached under `engine_key`).
+                compatibility_key(b) == engine_key
+            });
+            match baseline {
+                Ok((linker, winch)) => (Some((winch, linker)), background),
+                Err(err) => {
+                    tracing::warn!(
+                        "the baseline compiler (Winch) is unavailable ({err:#}); new plugins \
+                         serve once Cranelift has compiled them"
+                    );
+                    (None, None)
+                }
+            }
+        } else {
+            (None, None)
+        };
 
         let weak = [
             Some(engine.weak()),
             overflow.as_ref().map(|(e, _)| e.weak()),
+            baseline.as_ref().map(|(e, _)| e.weak()),
         ];
         std::thread::Builder::new()
             .name("wasm-epoch".into())
@@ -306,16 +403,20 @@ impl PluginEngine {
                 }
             })?;
 
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut hasher);
-        let engine_key = format!("{:016x}", hasher.finish());
         Ok(Self {
             engine,
             linker,
             overflow,
+            baseline,
+            background,
             cache_dir,
             engine_key,
         })
+    }
+
+    /// Whether first-seen plugins get a baseline tier ([`PluginEngine::load_tiered`]).
+    pub fn has_baseline(&self) -> bool {
+        self.baseline.is_some()
     }
 
     /// The wasmtime engine.
@@ -325,6 +426,8 @@ impl PluginEngine {
 
     /// Compile, link, type-check and introspect a plugin. CPU-heavy (compilation): call it
     /// off the request path (`spawn_blocking`). Never replaces anything by itself.
+    ///
+    /// The result is always [`Tier::Optimized`] (Cranelift, or the cache).
     pub fn load(
         &self,
         bytes: &[u8],
@@ -334,8 +437,110 @@ impl PluginEngine {
         check_wasm_header(bytes)?;
         let hash = hex::encode(Sha256::digest(bytes));
         let component = self.compile(bytes, &hash)?;
-        let contract = self.check_contract_version(&component)?;
-        let pre = self.typed_pre(&component)?;
+        self.introspect(
+            component,
+            Tier::Optimized,
+            hash,
+            bytes.len(),
+            source,
+            limits_for,
+        )
+    }
+
+    /// Like [`PluginEngine::load`], but a plugin whose optimized code is not in the cache is
+    /// compiled with the baseline compiler (Winch) and returned as [`Tier::Baseline`], ready
+    /// to serve in a fraction of the time; hand it to [`PluginEngine::optimize`] next.
+    /// Without a baseline engine, or when Winch cannot compile the component, this is
+    /// [`PluginEngine::load`].
+    pub fn load_tiered(
+        &self,
+        bytes: &[u8],
+        source: PluginSource,
+        limits_for: impl Fn(&str) -> PluginLimits,
+    ) -> anyhow::Result<LoadedPlugin> {
+        let Some((winch, _)) = &self.baseline else {
+            return self.load(bytes, source, limits_for);
+        };
+        check_wasm_header(bytes)?;
+        let hash = hex::encode(Sha256::digest(bytes));
+        if let Some(component) = self.cached(&hash) {
+            let size = bytes.len();
+            return self.introspect(component, Tier::Optimized, hash, size, source, limits_for);
+        }
+        match Component::new(winch, bytes) {
+            Ok(component) => {
+                let size = bytes.len();
+                self.introspect(component, Tier::Baseline, hash, size, source, limits_for)
+            }
+            Err(err) => {
+                // Invalid input fails Cranelift's validation as quickly; anything else is a
+                // feature Winch lacks, and the optimizing compiler is the way.
+                tracing::debug!(
+                    "the baseline compiler cannot compile this component ({}); using Cranelift",
+                    root_cause(&err)
+                );
+                self.load(bytes, source, limits_for)
+            }
+        }
+    }
+
+    /// The [`Tier::Optimized`] version of a [`Tier::Baseline`] plugin: compiled by Cranelift
+    /// (on the calling thread alone when possible, so call it from a low-priority thread)
+    /// or read from the cache, and written to the cache. `bytes` are the plugin's wasm.
+    /// What the plugin said at load (metadata, hooks) is kept: the code is the same wasm.
+    pub fn optimize(&self, plugin: &LoadedPlugin, bytes: &[u8]) -> anyhow::Result<LoadedPlugin> {
+        let hash = hex::encode(Sha256::digest(bytes));
+        if hash != plugin.hash {
+            bail!("these bytes are not the plugin's wasm");
+        }
+        let component = match (self.cached(&hash), &self.background) {
+            (Some(component), _) => component,
+            (None, Some(background)) => {
+                let code = background.precompile_component(bytes).map_err(|err| {
+                    anyhow::anyhow!("not a valid WebAssembly component: {}", root_cause(&err))
+                })?;
+                if let Some(path) = self.cache_path(&hash) {
+                    if let Err(err) = write_cache_bytes(&path, &code) {
+                        tracing::debug!(
+                            "could not cache compiled plugin at {}: {err:#}",
+                            path.display()
+                        );
+                    }
+                }
+                // SAFETY: `code` was just produced by wasmtime for an engine whose
+                // compatibility hash is this engine's (checked when both were built).
+                unsafe { Component::deserialize(&self.engine, &code)? }
+            }
+            (None, None) => self.compile(bytes, &hash)?,
+        };
+        let pre = relink(&self.linker, &component, &plugin.pre)?;
+        Ok(LoadedPlugin {
+            pre,
+            tier: Tier::Optimized,
+            component,
+            overflow_pre: Default::default(),
+            streams: Default::default(),
+            ..plugin.clone()
+        })
+    }
+
+    /// Type-check a compiled component against the worlds, ask it who it is, and check the
+    /// answer: the common part of every load.
+    fn introspect(
+        &self,
+        component: Component,
+        tier: Tier,
+        hash: String,
+        size: usize,
+        source: PluginSource,
+        limits_for: impl Fn(&str) -> PluginLimits,
+    ) -> anyhow::Result<LoadedPlugin> {
+        let (engine, linker) = match (tier, &self.baseline) {
+            (Tier::Baseline, Some((engine, linker))) => (engine, linker),
+            _ => (&self.engine, &self.linker),
+        };
+        let contract = check_contract_version(engine, &component)?;
+        let pre = typed_pre(engine, linker, &component)?;
 
         // Ask the plugin who it is, in a throwaway store with default limits.
         let probe_limits = PluginLimits::default();
@@ -343,7 +548,7 @@ impl PluginEngine {
             .enable_time()
             .build()?;
         let probe = async {
-            let mut store = self.new_store(Arc::from("<loading>"), &probe_limits);
+            let mut store = new_store(engine, Arc::from("<loading>"), &probe_limits);
             let info = match &pre {
                 PluginPre::Provider(p) => {
                     let inst = p.instantiate_async(&mut store).await?;
@@ -397,10 +602,11 @@ impl PluginEngine {
             info,
             source,
             hash,
-            size: bytes.len(),
+            size,
             contract,
             limits,
             pre,
+            tier,
             component,
             overflow_pre: Default::default(),
             streams: Default::default(),
@@ -414,6 +620,13 @@ impl PluginEngine {
         plugin: &LoadedPlugin,
         allocation: Allocation,
     ) -> anyhow::Result<(Store<PluginState>, PluginPre)> {
+        if let (Tier::Baseline, Some((engine, _))) = (plugin.tier, &self.baseline) {
+            // Baseline code runs in the Winch engine, which allocates on demand.
+            return Ok((
+                new_store(engine, plugin.name.clone(), &plugin.limits),
+                plugin.pre.clone(),
+            ));
+        }
         let (engine, pre) = match (allocation, &self.overflow) {
             (Allocation::OnDemand, Some((engine, linker))) => {
                 let pre = plugin
@@ -437,27 +650,13 @@ impl PluginEngine {
 
     /// Compile (or fetch from the disk cache) a component.
     fn compile(&self, bytes: &[u8], hash: &str) -> anyhow::Result<Component> {
-        let cached = self
-            .cache_dir
-            .as_ref()
-            .map(|dir| dir.join(format!("{hash}-{}.cwasm", self.engine_key)));
-        if let Some(path) = &cached {
-            if path.exists() {
-                // SAFETY: the file was written by `Component::serialize` from this exact wasm
-                // for an engine with the same compatibility hash, in the user's own cache dir.
-                match unsafe { Component::deserialize_file(&self.engine, path) } {
-                    Ok(component) => return Ok(component),
-                    Err(err) => tracing::warn!(
-                        "ignoring unreadable compiled-plugin cache {}: {err:#}",
-                        path.display()
-                    ),
-                }
-            }
+        if let Some(component) = self.cached(hash) {
+            return Ok(component);
         }
         let component = Component::new(&self.engine, bytes).map_err(|err| {
             anyhow::anyhow!("not a valid WebAssembly component: {}", root_cause(&err))
         })?;
-        if let Some(path) = &cached {
+        if let Some(path) = &self.cache_path(hash) {
             if let Err(err) = write_cache(path, &component) {
                 tracing::debug!(
                     "could not cache compiled plugin at {}: {err:#}",
@@ -468,79 +667,117 @@ impl PluginEngine {
         Ok(component)
     }
 
-    /// Find which world the component implements by building each typed `Pre` in turn
-    /// (this type-checks imports and exports).
-    fn typed_pre(&self, component: &Component) -> anyhow::Result<PluginPre> {
-        let instance_pre = self.linker.instantiate_pre(component).map_err(|err| {
-            anyhow::anyhow!(
-                "the component imports something the host does not provide: {}",
-                root_cause(&err)
-            )
-        })?;
-        if let Ok(pre) = ProviderPre::new(instance_pre.clone()) {
-            return Ok(PluginPre::Provider(pre));
-        }
-        if let Ok(pre) = TransformerPre::new(instance_pre.clone()) {
-            return Ok(PluginPre::Transformer(pre, HookSet::empty()));
-        }
-        if let Ok(pre) = RouterPre::new(instance_pre) {
-            return Ok(PluginPre::Router(pre));
-        }
-        let exports: Vec<String> = component
-            .component_type()
-            .exports(&self.engine)
-            .map(|(name, _)| name.to_string())
-            .collect();
-        bail!(
-            "the component does not implement a ccr:plugin@{CONTRACT_VERSION} world \
-             (provider, transformer or router); its exports are: [{}]",
-            exports.join(", ")
-        )
+    /// Where the optimized code of the wasm with this hash is cached, if there is a cache.
+    fn cache_path(&self, hash: &str) -> Option<PathBuf> {
+        self.cache_dir
+            .as_ref()
+            .map(|dir| dir.join(format!("{hash}-{}.cwasm", self.engine_key)))
     }
 
-    /// Refuse, with both versions named, a component built against a contract version this
-    /// host cannot serve. Versions follow semver (for 0.x, the minor version is the breaking
-    /// one): a plugin built against an older compatible contract loads, because the host
-    /// only ever adds to a compatible contract and wasmtime matches interface names by semver.
-    /// Returns the plugin's contract version.
-    fn check_contract_version(&self, component: &Component) -> anyhow::Result<String> {
-        let ty = component.component_type();
-        let names: Vec<String> = ty
-            .imports(&self.engine)
-            .map(|(name, _)| name.to_string())
-            .chain(ty.exports(&self.engine).map(|(name, _)| name.to_string()))
-            .collect();
-        let mut found = None;
-        for name in names {
-            let Some(version) = name
-                .strip_prefix("ccr:plugin/")
-                .and_then(|rest| rest.split_once('@'))
-                .map(|(_, v)| v)
-            else {
-                continue;
-            };
-            match contract_compatibility(version, CONTRACT_VERSION) {
-                Compatibility::Compatible => {}
-                Compatibility::Newer => bail!(
-                    "the plugin was built against contract ccr:plugin@{version}, newer than this \
-                     host's ccr:plugin@{CONTRACT_VERSION}: upgrade ccr, or rebuild the plugin \
-                     with an SDK for ccr:plugin@{CONTRACT_VERSION}"
-                ),
-                Compatibility::Incompatible => bail!(
-                    "the plugin was built against contract ccr:plugin@{version}, which is not \
-                     compatible with this host's ccr:plugin@{CONTRACT_VERSION}: rebuild it \
-                     against ccr:plugin@{CONTRACT_VERSION}"
-                ),
-            }
-            found.get_or_insert_with(|| version.to_string());
+    /// The optimized code of the wasm with this hash, from the disk cache, if it is there.
+    fn cached(&self, hash: &str) -> Option<Component> {
+        let path = self.cache_path(hash)?;
+        if !path.exists() {
+            return None;
         }
-        Ok(found.unwrap_or_else(|| CONTRACT_VERSION.to_string()))
+        // SAFETY: the file was written by wasmtime from this exact wasm for an engine with
+        // the same compatibility hash, in the user's own cache dir.
+        match unsafe { Component::deserialize_file(&self.engine, &path) } {
+            Ok(component) => Some(component),
+            Err(err) => {
+                tracing::warn!(
+                    "ignoring unreadable compiled-plugin cache {}: {err:#}",
+                    path.display()
+                );
+                None
+            }
+        }
     }
 
     /// A fresh store (pooled engine) for one request. See [`new_store`].
     pub fn new_store(&self, plugin: Arc<str>, limits: &PluginLimits) -> Store<PluginState> {
         new_store(&self.engine, plugin, limits)
     }
+}
+
+/// Find which world the component implements by building each typed `Pre` in turn (this
+/// type-checks imports and exports).
+fn typed_pre(
+    engine: &Engine,
+    linker: &Linker<PluginState>,
+    component: &Component,
+) -> anyhow::Result<PluginPre> {
+    let instance_pre = linker.instantiate_pre(component).map_err(|err| {
+        anyhow::anyhow!(
+            "the component imports something the host does not provide: {}",
+            root_cause(&err)
+        )
+    })?;
+    if let Ok(pre) = ProviderPre::new(instance_pre.clone()) {
+        return Ok(PluginPre::Provider(pre));
+    }
+    if let Ok(pre) = TransformerPre::new(instance_pre.clone()) {
+        return Ok(PluginPre::Transformer(pre, HookSet::empty()));
+    }
+    if let Ok(pre) = RouterPre::new(instance_pre) {
+        return Ok(PluginPre::Router(pre));
+    }
+    let exports: Vec<String> = component
+        .component_type()
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    bail!(
+        "the component does not implement a ccr:plugin@{CONTRACT_VERSION} world \
+             (provider, transformer or router); its exports are: [{}]",
+        exports.join(", ")
+    )
+}
+
+/// Refuse, with both versions named, a component built against a contract version this host
+/// cannot serve. Versions follow semver (for 0.x, the minor version is the breaking one): a
+/// plugin built against an older compatible contract loads, because the host only ever adds
+/// to a compatible contract and wasmtime matches interface names by semver. Returns the
+/// plugin's contract version.
+fn check_contract_version(engine: &Engine, component: &Component) -> anyhow::Result<String> {
+    let ty = component.component_type();
+    let names: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .chain(ty.exports(engine).map(|(name, _)| name.to_string()))
+        .collect();
+    let mut found = None;
+    for name in names {
+        let Some(version) = name
+            .strip_prefix("ccr:plugin/")
+            .and_then(|rest| rest.split_once('@'))
+            .map(|(_, v)| v)
+        else {
+            continue;
+        };
+        match contract_compatibility(version, CONTRACT_VERSION) {
+            Compatibility::Compatible => {}
+            Compatibility::Newer => bail!(
+                "the plugin was built against contract ccr:plugin@{version}, newer than this \
+                     host's ccr:plugin@{CONTRACT_VERSION}: upgrade ccr, or rebuild the plugin \
+                     with an SDK for ccr:plugin@{CONTRACT_VERSION}"
+            ),
+            Compatibility::Incompatible => bail!(
+                "the plugin was built against contract ccr:plugin@{version}, which is not \
+                     compatible with this host's ccr:plugin@{CONTRACT_VERSION}: rebuild it \
+                     against ccr:plugin@{CONTRACT_VERSION}"
+            ),
+        }
+        found.get_or_insert_with(|| version.to_string());
+    }
+    Ok(found.unwrap_or_else(|| CONTRACT_VERSION.to_string()))
+}
+
+/// The key of an engine's compiled code in the cache: its compatibility hash, hashed.
+fn compatibility_key(engine: &Engine) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 /// A fresh store for one request: empty WASI, memory and instance limits, and an epoch
@@ -586,8 +823,17 @@ fn link_elsewhere(
     // SAFETY: the bytes were just serialised by wasmtime from a component compiled by an
     // engine with the same configuration (only the instance allocator differs).
     let component = unsafe { Component::deserialize(engine, &bytes)? };
-    let instance_pre = linker.instantiate_pre(&component)?;
-    Ok(match &plugin.pre {
+    relink(linker, &component, &plugin.pre)
+}
+
+/// `component` pre-linked with `linker` as the same world as `like` (with its hooks).
+fn relink(
+    linker: &Linker<PluginState>,
+    component: &Component,
+    like: &PluginPre,
+) -> anyhow::Result<PluginPre> {
+    let instance_pre = linker.instantiate_pre(component)?;
+    Ok(match like {
         PluginPre::Provider(_) => PluginPre::Provider(ProviderPre::new(instance_pre)?),
         PluginPre::Transformer(_, hooks) => {
             PluginPre::Transformer(TransformerPre::new(instance_pre)?, *hooks)
@@ -625,10 +871,15 @@ fn engine_config(pooling: bool) -> Config {
 }
 
 fn write_cache(path: &Path, component: &Component) -> anyhow::Result<()> {
+    write_cache_bytes(path, &component.serialize()?)
+}
+
+/// Write compiled code to the cache: to a temporary name first, then renamed, so a reader
+/// (another process with the same cache) never sees half a file.
+fn write_cache_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let bytes = component.serialize()?;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)?;
@@ -730,6 +981,79 @@ mod tests {
         assert_eq!(contract_compatibility("1.0.0", "0.1.3"), Incompatible);
         assert_eq!(contract_compatibility("1.0.0", "1.4.0"), Compatible);
         assert_eq!(contract_compatibility("garbage", "0.1.0"), Incompatible);
+    }
+
+    /// `metadata` of a fresh instance from `store_for` (so from the tier's engine).
+    fn metadata_of(engine: &PluginEngine, plugin: &LoadedPlugin) -> PluginInfo {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (mut store, pre) = engine.store_for(plugin, Allocation::Pooled).unwrap();
+            match pre {
+                PluginPre::Provider(p) => {
+                    let i = p.instantiate_async(&mut store).await.unwrap();
+                    i.call_metadata(&mut store).await.unwrap()
+                }
+                PluginPre::Transformer(p, _) => {
+                    let i = p.instantiate_async(&mut store).await.unwrap();
+                    i.call_metadata(&mut store).await.unwrap()
+                }
+                PluginPre::Router(p) => {
+                    let i = p.instantiate_async(&mut store).await.unwrap();
+                    i.call_metadata(&mut store).await.unwrap()
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn a_first_seen_plugin_serves_from_baseline_code_then_optimized_code_is_cached() {
+        let cache = tempfile::tempdir().unwrap();
+        let engine = PluginEngine::build(Some(cache.path().to_path_buf()), true).unwrap();
+        assert!(engine.has_baseline());
+        assert!(
+            engine.background.is_some(),
+            "the single-threaded compiler's code must load in the pooled engine"
+        );
+        let limits = |_: &str| PluginLimits::default();
+        for (crate_name, bytes) in super::super::registry::bundled_wasm() {
+            let baseline = engine
+                .load_tiered(bytes, PluginSource::Bundled, limits)
+                .unwrap();
+            assert_eq!(baseline.tier, Tier::Baseline, "{crate_name}");
+            assert_eq!(metadata_of(&engine, &baseline).name, baseline.info.name);
+            // Nothing is cached for baseline code.
+            assert!(engine.cached(&baseline.hash).is_none());
+
+            let optimized = engine.optimize(&baseline, bytes).unwrap();
+            assert_eq!(optimized.tier, Tier::Optimized);
+            assert_eq!(optimized.hash, baseline.hash);
+            assert_eq!(metadata_of(&engine, &optimized).name, baseline.info.name);
+            if let (PluginPre::Transformer(_, a), PluginPre::Transformer(_, b)) =
+                (&baseline.pre, &optimized.pre)
+            {
+                assert_eq!(a, b, "hooks are kept");
+            }
+            // Now it is cached: the next first load is optimized straight away.
+            let again = engine
+                .load_tiered(bytes, PluginSource::Bundled, limits)
+                .unwrap();
+            assert_eq!(again.tier, Tier::Optimized, "{crate_name}");
+            assert!(engine.optimize(&again, b"not the same bytes").is_err());
+        }
+    }
+
+    #[test]
+    fn without_the_baseline_tier_every_load_is_optimized() {
+        let engine = PluginEngine::optimized_only(None).unwrap();
+        assert!(!engine.has_baseline());
+        let (_, bytes) = super::super::registry::bundled_wasm()[0];
+        let plugin = engine
+            .load_tiered(bytes, PluginSource::Bundled, |_| PluginLimits::default())
+            .unwrap();
+        assert_eq!(plugin.tier, Tier::Optimized);
     }
 
     #[test]
