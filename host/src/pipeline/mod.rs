@@ -26,13 +26,13 @@ use crate::error::ProxyError;
 use crate::request::{self, RequestKind};
 use crate::routing::{self, Route, RouteFacts};
 use crate::state::AppState;
+use crate::usage::{RequestRecord, Usage};
+
+use attempt::Attempt;
 
 /// How long a request body may take to arrive while its request holds a turn to be
 /// prepared; after that it is read without one.
 const BODY_IN_TURN: std::time::Duration = std::time::Duration::from_millis(20);
-use crate::usage::{RequestRecord, Usage};
-
-use attempt::Attempt;
 
 /// Handle `POST /v1/messages`.
 pub async fn messages(state: Arc<AppState>, headers: HeaderMap, body: Body) -> Response {

@@ -236,17 +236,26 @@ impl Guarded {
         }
     }
 
-    pub(super) fn returned<T>(
+    fn returned<T>(
         &self,
         export: &'static str,
         result: Result<T, PluginError>,
     ) -> Result<T, PluginCallError> {
-        result.map_err(|error| PluginCallError::Returned {
-            plugin: self.plugin.name.clone(),
-            export,
-            error,
-        })
+        returned(&self.plugin, export, result)
     }
+}
+
+/// A `plugin-error` that `plugin`'s `export` returned, in the host's vocabulary.
+pub(super) fn returned<T>(
+    plugin: &LoadedPlugin,
+    export: &'static str,
+    result: Result<T, PluginError>,
+) -> Result<T, PluginCallError> {
+    result.map_err(|error| PluginCallError::Returned {
+        plugin: plugin.name.clone(),
+        export,
+        error,
+    })
 }
 
 async fn instantiate_pre(

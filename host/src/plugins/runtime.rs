@@ -693,11 +693,6 @@ impl PluginEngine {
             }
         }
     }
-
-    /// A fresh store (pooled engine) for one request. See [`new_store`].
-    pub fn new_store(&self, plugin: Arc<str>, limits: &PluginLimits) -> Store<PluginState> {
-        new_store(&self.engine, plugin, limits)
-    }
 }
 
 /// Find which world the component implements by building each typed `Pre` in turn (this

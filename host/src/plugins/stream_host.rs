@@ -26,7 +26,7 @@ use parking_lot::Mutex;
 use wasmtime::component::ResourceAny;
 
 use super::bindings::{provider::Provider, ProviderTarget, SseEvent, UpstreamEvent};
-use super::instance::{timed, wrong_kind, Bindings, Guarded, PluginCallError};
+use super::instance::{returned, timed, wrong_kind, Bindings, Guarded, PluginCallError};
 use super::runtime::{Allocation, LoadedPlugin, PluginEngine};
 
 /// Streams translated at once in one instance.
@@ -195,7 +195,7 @@ impl StreamTranslatorInstance {
         let translator = self.resource("stream-translator.feed")?;
         let result = in_shared_instance!(self, "stream-translator.feed", |api, store| api
             .call_feed(store, translator, event))?;
-        self.returned("stream-translator.feed", result)
+        returned(&self.plugin, "stream-translator.feed", result)
     }
 
     /// The upstream stream ended.
@@ -203,7 +203,7 @@ impl StreamTranslatorInstance {
         let translator = self.resource("stream-translator.finish")?;
         let result = in_shared_instance!(self, "stream-translator.finish", |api, store| api
             .call_finish(store, translator))?;
-        self.returned("stream-translator.finish", result)
+        returned(&self.plugin, "stream-translator.finish", result)
     }
 
     fn resource(&self, export: &'static str) -> Result<ResourceAny, PluginCallError> {
@@ -211,18 +211,6 @@ impl StreamTranslatorInstance {
             plugin: self.plugin.name.clone(),
             export,
             reason: "the stream's translator was not created".into(),
-        })
-    }
-
-    fn returned<T>(
-        &self,
-        export: &'static str,
-        result: Result<T, super::bindings::PluginError>,
-    ) -> Result<T, PluginCallError> {
-        result.map_err(|error| PluginCallError::Returned {
-            plugin: self.plugin.name.clone(),
-            export,
-            error,
         })
     }
 

@@ -457,30 +457,21 @@ impl Bench<'_> {
             args.claude_code_router.display()
         );
         let config = |port| bench_config(self.chat_url, Some(port));
-        let outcome = match start_claude_code_router(&args.claude_code_router, config) {
-            Ok(router) => {
+        let outcome = row_outcome(
+            start_claude_code_router(&args.claude_code_router, config),
+            |router| {
                 eprintln!("loadbench: claude-code-router {} ready", router.version);
-                let run = measure(
+                measure(
                     args,
                     self.runtime,
                     "claude-code-router",
                     self.anthropic_target(router.port),
                     router.guard.pid(),
                     self.mock_pid,
-                );
-                match run {
-                    Ok(run) => Ok(run),
-                    Err(e) => {
-                        check_interrupted()?;
-                        Err(format!("{e:#}\n{}", router.logs()))
-                    }
-                }
-            }
-            Err(e) => {
-                check_interrupted()?;
-                Err(format!("could not start: {e:#}"))
-            }
-        };
+                )
+            },
+            |router| router.logs(),
+        )?;
         if let Err(reason) = &outcome {
             eprintln!("loadbench: claude-code-router skipped: {reason}");
         }

@@ -218,6 +218,30 @@ pub(crate) fn check_interrupted() -> Result<()> {
     Ok(())
 }
 
+/// What a system's row shows: its figures, or why there are none (it could not start, or
+/// the measurement failed: the reason and the system's logs). An interruption ends the run
+/// instead of becoming a row.
+pub(crate) fn row_outcome<S, T>(
+    started: Result<S>,
+    measure: impl FnOnce(&S) -> Result<T>,
+    logs: impl FnOnce(&S) -> String,
+) -> Result<std::result::Result<T, String>> {
+    let system = match started {
+        Ok(system) => system,
+        Err(e) => {
+            check_interrupted()?;
+            return Ok(Err(format!("could not start: {e:#}")));
+        }
+    };
+    match measure(&system) {
+        Ok(figures) => Ok(Ok(figures)),
+        Err(e) => {
+            check_interrupted()?;
+            Ok(Err(format!("{e:#}\n{}", logs(&system))))
+        }
+    }
+}
+
 // /proc
 
 /// `pid` and all its descendants (from the ppid field of `/proc/*/stat`), `pid` first.

@@ -643,32 +643,22 @@ fn run_ccr(
     let (mock, mock_port) = start_slow_mock(args)?;
     let chat_url = format!("http://127.0.0.1:{mock_port}/v1/chat/completions");
     let version = command_output(&args.ccr_bin.to_string_lossy(), &["--version"]);
-    let outcome = match Proxy::try_start(ProxyOptions {
-        binary: Some(args.ccr_bin.clone()),
-        ..ProxyOptions::new(ccr_config(&chat_url, case, http2))
-    }) {
-        Ok(proxy) => {
-            let setup = Setup {
-                args,
-                runtime,
-                payload: &bodies.anthropic,
-                case,
-                mock_pid: mock.pid(),
-                mock_port,
-            };
-            match measure_streams(&setup, proxy.port(), proxy.pid()) {
-                Ok(measured) => Ok(measured),
-                Err(e) => {
-                    check_interrupted()?;
-                    Err(format!("{e:#}\n{}", proxy.logs()))
-                }
-            }
-        }
-        Err(e) => {
-            check_interrupted()?;
-            Err(format!("could not start: {e:#}"))
-        }
+    let setup = Setup {
+        args,
+        runtime,
+        payload: &bodies.anthropic,
+        case,
+        mock_pid: mock.pid(),
+        mock_port,
     };
+    let outcome = row_outcome(
+        Proxy::try_start(ProxyOptions {
+            binary: Some(args.ccr_bin.clone()),
+            ..ProxyOptions::new(ccr_config(&chat_url, case, http2))
+        }),
+        |proxy| measure_streams(&setup, proxy.port(), proxy.pid()),
+        |proxy| proxy.logs(),
+    )?;
     if let Err(reason) = &outcome {
         eprintln!("loadbench streams: ccr: {}", first_line(reason));
     }
@@ -698,29 +688,19 @@ fn run_claude_code_router(
     let (mock, mock_port) = start_slow_mock(args)?;
     let chat_url = format!("http://127.0.0.1:{mock_port}/v1/chat/completions");
     let config = |port| config_for(&chat_url, Some(port), case);
-    let outcome = match start_claude_code_router(&args.claude_code_router, config) {
-        Ok(router) => {
-            let setup = Setup {
-                args,
-                runtime,
-                payload: &bodies.anthropic,
-                case,
-                mock_pid: mock.pid(),
-                mock_port,
-            };
-            match measure_streams(&setup, router.port, router.guard.pid()) {
-                Ok(measured) => Ok(measured),
-                Err(e) => {
-                    check_interrupted()?;
-                    Err(format!("{e:#}\n{}", router.logs()))
-                }
-            }
-        }
-        Err(e) => {
-            check_interrupted()?;
-            Err(format!("could not start: {e:#}"))
-        }
+    let setup = Setup {
+        args,
+        runtime,
+        payload: &bodies.anthropic,
+        case,
+        mock_pid: mock.pid(),
+        mock_port,
     };
+    let outcome = row_outcome(
+        start_claude_code_router(&args.claude_code_router, config),
+        |router| measure_streams(&setup, router.port, router.guard.pid()),
+        |router| router.logs(),
+    )?;
     if let Err(reason) = &outcome {
         eprintln!(
             "loadbench streams: claude-code-router: {}",
